@@ -1,0 +1,61 @@
+"""Creating and checking API keys.
+
+A key looks like ``sm_<prefix>_<secret>``. Only an Argon2 hash of it is stored; the prefix finds
+the row. Argon2 is slow on purpose, so a process remembers (in memory, by SHA-256) the keys it
+has already verified; the row is still read on every request, so revoking works at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from django.utils import timezone
+
+from shopmail.api.models import ApiKey
+
+_hasher = PasswordHasher()
+_verified: dict[int, str] = {}
+_lock = threading.Lock()
+
+
+def create(name: str) -> tuple[ApiKey, str]:
+    """A new key; the plain key is returned once and never stored."""
+    prefix = secrets.token_hex(6)
+    plain = f"sm_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(name=name, prefix=prefix, hashed=_hasher.hash(plain))
+    return key, plain
+
+
+def check(plain: str) -> ApiKey | None:
+    parts = plain.split("_")
+    if len(parts) < 3 or parts[0] != "sm" or len(plain) > 200:
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None:
+        _hasher.hash("sm_timing_equaliser")  # unknown keys cost as much as wrong ones
+        return None
+    digest = hashlib.sha256(plain.encode()).hexdigest()
+    with _lock:
+        known = _verified.get(key.pk)
+    if known is None or not secrets.compare_digest(known, digest):
+        try:
+            _hasher.verify(key.hashed, plain)
+        except (VerificationError, InvalidHashError):
+            return None
+        with _lock:
+            _verified[key.pk] = digest
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def revoke(key: ApiKey) -> None:
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    with _lock:
+        _verified.pop(key.pk, None)

@@ -1,0 +1,119 @@
+"""Store settings (SPEC section 2, ``/api/v1/settings``); transport secrets are write-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shopmail.api.base import body_schema, json_body, json_response
+from shopmail.domain.changes import RULES
+from shopmail.domain.snapshot import Email
+from shopmail.store.ingest import Rejected, pydantic_errors
+from shopmail.store.models import StoreSettings
+
+router = Router(tags=["settings"])
+SECRET_FIELDS = ("password",)
+
+
+class TransportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["smtp", "sendmail", "capture"]
+    host: Annotated[str, Field(max_length=253, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["none", "starttls", "tls"] | None = None
+    username: Annotated[str, Field(max_length=200)] | None = None
+    password: Annotated[str, Field(max_length=500)] | None = None
+    timeout: Annotated[float, Field(gt=0, le=600)] | None = None
+    pool_size: Annotated[int, Field(ge=1, le=64)] | None = None
+    path: Annotated[str, Field(max_length=500, pattern=r"^/[^\x00]*$")] | None = None
+
+
+class SettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company_name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n\x00]*$")] | None = None
+    company_url: Annotated[str, Field(max_length=500, pattern=r"^https?://[^\s]+$")] | None = None
+    admin_email: Email | Literal[""] | None = None
+    from_email: Email | None = None
+    from_name: Annotated[str, Field(max_length=200, pattern=r"^[^\r\n\x00]*$")] | None = None
+    reply_to: Email | Literal[""] | None = None
+    default_language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
+    brand_color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
+    notify_since: AwareDatetime | None = None
+    allow_backorder_choice: bool | None = None
+    notifications: dict[str, bool] | None = None
+    rules: dict[str, bool] | None = None
+    transport: TransportIn | None = None
+
+
+def notification_keys() -> tuple[str, ...]:
+    from shopmail.mail.notifications import NOTIFICATIONS
+
+    return tuple(NOTIFICATIONS)
+
+
+def settings_json(settings: StoreSettings) -> dict[str, Any]:
+    transport = {k: v for k, v in settings.transport.items() if k not in SECRET_FIELDS}
+    if settings.transport.get("password"):
+        transport["password_set"] = True
+    keys = notification_keys()
+    switches = settings.switches()
+    return {
+        "company_name": settings.company_name,
+        "company_url": settings.company_url,
+        "admin_email": settings.admin_email,
+        "from_email": settings.from_email,
+        "from_name": settings.from_name,
+        "reply_to": settings.reply_to,
+        "default_language": settings.default_language,
+        "brand_color": settings.brand_color,
+        "notify_since": settings.notify_since.isoformat(),
+        "allow_backorder_choice": settings.allow_backorder_choice,
+        "notifications": {key: switches.notification_on(key) for key in keys},
+        "rules": {rule: switches.rule_on(rule) for rule in RULES},
+        "transport": transport,
+    }
+
+
+def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
+    try:
+        patch = SettingsPatch.model_validate(body)
+    except ValidationError as exc:
+        raise Rejected(pydantic_errors(exc, ["body"])) from None
+    errors = []
+    keys = notification_keys()
+    for key in patch.notifications or {}:
+        if key not in keys:
+            errors.append({"loc": ["body", "notifications", key], "msg": "is not a notification key"})
+    for key in patch.rules or {}:
+        if key not in RULES:
+            errors.append({"loc": ["body", "rules", key], "msg": "is not an order-update rule"})
+    if errors:
+        raise Rejected(errors)
+    for name, value in patch.model_dump(exclude_unset=True).items():
+        if name in ("notifications", "rules"):
+            value = {**getattr(settings, name), **value}
+        elif name == "transport":
+            old = settings.transport
+            value = {k: v for k, v in value.items() if v is not None}
+            if value["kind"] == old.get("kind") == "smtp" and "password" not in value and old.get("password"):
+                value["password"] = old["password"]  # write-only: keep the stored one unless replaced
+        setattr(settings, name, value)
+    settings.save()
+    return settings
+
+
+@router.get("/settings", summary="Store settings")
+def get_settings(request: HttpRequest) -> HttpResponse:
+    return json_response(settings_json(StoreSettings.load()))
+
+
+@router.patch(
+    "/settings",
+    summary="Change store settings",
+    openapi_extra=body_schema(SettingsPatch, "Only the fields given are changed."),
+)
+def patch_settings(request: HttpRequest) -> HttpResponse:
+    return json_response(settings_json(apply_patch(StoreSettings.load(), json_body(request))))

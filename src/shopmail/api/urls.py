@@ -1,0 +1,10 @@
+"""Every API router, mounted on the one NinjaAPI."""
+
+from shopmail.api import events, ingest, settings
+from shopmail.api.base import api
+
+api.add_router("", ingest.router)
+api.add_router("", settings.router)
+api.add_router("", events.router)
+
+__all__ = ["api"]

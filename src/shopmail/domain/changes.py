@@ -1,0 +1,313 @@
+"""Change detection: what differs between the stored snapshot of an order and the new one.
+
+Pure functions over the JSON form of order snapshots (dicts as produced by
+``snapshot.dump``): no Django, no I/O. ``diff`` names every milestone and every order-update
+rule of SPEC section 4; deciding what is *sent* is ``rules.decide``'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PENDING = "pending"
+CANCELLED = "cancelled"
+
+MILESTONES = (
+    "order_received",
+    "order_confirmed",
+    "order_partially_shipped",
+    "order_shipped",
+    "order_cancelled",
+)
+SHIPMENT_MILESTONES = ("order_partially_shipped", "order_shipped")
+RULES = (
+    "status_changed",
+    "delivery_note_printed",
+    "picked",
+    "shipment_number_entered",
+    "delivered_quantity_changed",
+    "expected_delivery_date_changed",
+    "back_in_stock",
+)
+
+Snapshot = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing that changed. ``rule`` is a milestone key or an order-update rule key."""
+
+    rule: str
+    before: Any = None
+    after: Any = None
+    line: str | None = None
+    shipment: str | None = None
+    description: str = ""
+
+    @property
+    def milestone(self) -> bool:
+        return self.rule in MILESTONES
+
+    @property
+    def fact(self) -> str:
+        """Identity of a milestone: it is announced at most once per order, ever."""
+        if self.rule in SHIPMENT_MILESTONES:
+            return f"shipment:{self.shipment}"
+        return self.rule
+
+    @property
+    def subject(self) -> str:
+        """What an order-update change tells the customer about (see ``rules``)."""
+        if self.rule == "status_changed":
+            return "status"
+        if self.rule == "shipment_number_entered":
+            return f"tracking:{self.shipment}"
+        if self.rule == "delivered_quantity_changed":
+            return f"delivered:{self.line}"
+        if self.rule == "expected_delivery_date_changed":
+            return f"date:{self.line}"
+        if self.rule == "back_in_stock":
+            return f"stock:{self.line}"
+        return self.rule
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def effective_date(line: Snapshot, order: Snapshot) -> str | None:
+    """A line's expected date: its own, else the order's, else its purchase order's."""
+    value = (
+        line.get("expected_delivery_date")
+        or order.get("expected_delivery_date")
+        or line.get("purchase_order_expected_date")
+    )
+    return str(value) if value else None
+
+
+def shipped_quantities(order: Snapshot) -> dict[str, int]:
+    """Quantity shipped per line id: what the shipments list, or the delivered quantity if more."""
+    shipped: dict[str, int] = {}
+    for shipment in order.get("shipments") or ():
+        for item in shipment.get("lines") or ():
+            shipped[item["line_id"]] = shipped.get(item["line_id"], 0) + int(item.get("quantity") or 0)
+    for line in order.get("lines") or ():
+        shipped[line["id"]] = max(shipped.get(line["id"], 0), int(line.get("delivered_quantity") or 0))
+    return shipped
+
+
+def remaining(order: Snapshot) -> list[dict[str, Any]]:
+    """Lines with quantity still to ship, and how much."""
+    shipped = shipped_quantities(order)
+    out = []
+    for line in order.get("lines") or ():
+        left = int(line.get("quantity") or 0) - shipped.get(line["id"], 0)
+        if left > 0:
+            out.append({"line": line["id"], "name": line.get("name", ""), "quantity": left})
+    return out
+
+
+def fully_shipped(order: Snapshot) -> bool:
+    return not remaining(order)
+
+
+def is_open(order: Snapshot) -> bool:
+    return order.get("status") != CANCELLED and not fully_shipped(order)
+
+
+def backordered_skus(order: Snapshot) -> set[str]:
+    """SKUs of lines still waiting on stock (back-ordered and not fully delivered)."""
+    if not is_open(order):
+        return set()
+    return {
+        line["sku"]
+        for line in order.get("lines") or ()
+        if line.get("backordered")
+        and line.get("sku")
+        and int(line.get("delivered_quantity") or 0) < int(line.get("quantity") or 0)
+    }
+
+
+def _human_date(value: str | None) -> str:
+    if not value:
+        return "not set"
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return f"{day.day} {day:%b %Y}"
+
+
+def _status_name(order: Snapshot) -> str:
+    return str(order.get("status_label") or order.get("status"))
+
+
+def _shipment_changes(old: Snapshot | None, new: Snapshot) -> list[Change]:
+    old_ids = {s["id"] for s in (old or {}).get("shipments") or ()}
+    added = [s for s in new.get("shipments") or () if s["id"] not in old_ids]
+    done = fully_shipped(new)
+    changes = []
+    for position, shipment in enumerate(added):
+        last = position == len(added) - 1
+        rule = "order_shipped" if done and last else "order_partially_shipped"
+        how = " ".join(str(p) for p in (shipment.get("carrier"), shipment.get("tracking_number")) if p)
+        by = f" by {shipment['drop_shipper']}" if shipment.get("drop_shipper") else ""
+        changes.append(
+            Change(
+                rule,
+                after=shipment.get("tracking_number"),
+                shipment=shipment["id"],
+                description=(
+                    (
+                        "Your order has been shipped"
+                        if rule == "order_shipped"
+                        else "Part of your order shipped"
+                    )
+                    + by
+                    + (f" ({how})" if how else "")
+                ),
+            )
+        )
+    return changes
+
+
+def _new_order(new: Snapshot) -> list[Change]:
+    status = new.get("status")
+    changes: list[Change] = []
+    if status == PENDING:
+        changes.append(Change("order_received", after=status, description="Order received"))
+    elif status != CANCELLED:
+        changes.append(Change("order_confirmed", after=status, description="Order confirmed"))
+    if status != CANCELLED:
+        changes.extend(_shipment_changes(None, new))
+    return changes
+
+
+def _status_change(old: Snapshot, new: Snapshot) -> list[Change]:
+    before, after = old.get("status"), new.get("status")
+    if before == after:
+        return []
+    if after == CANCELLED:
+        return [Change("order_cancelled", before, after, description="Order cancelled")]
+    if before == PENDING:
+        return [Change("order_confirmed", before, after, description="Order confirmed")]
+    return [
+        Change(
+            "status_changed",
+            before,
+            after,
+            description=f"Status changed from {_status_name(old)} to {_status_name(new)}",
+        )
+    ]
+
+
+def _flag_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
+    if new.get("delivery_note_printed") and not old.get("delivery_note_printed"):
+        yield Change("delivery_note_printed", False, True, description="The delivery note has been printed")
+    if new.get("picked") and not old.get("picked"):
+        yield Change("picked", False, True, description="Your order has been picked")
+
+
+def _tracking_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
+    old_shipments = {s["id"]: s for s in old.get("shipments") or ()}
+    for shipment in new.get("shipments") or ():
+        previous = old_shipments.get(shipment["id"])
+        number = shipment.get("tracking_number")
+        if previous is None or not number or number == previous.get("tracking_number"):
+            continue
+        carrier = f" ({shipment['carrier']})" if shipment.get("carrier") else ""
+        yield Change(
+            "shipment_number_entered",
+            previous.get("tracking_number"),
+            number,
+            shipment=shipment["id"],
+            description=f"Tracking number {number}{carrier} added to your shipment",
+        )
+
+
+def _line_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
+    old_lines = {line["id"]: line for line in old.get("lines") or ()}
+    for line in new.get("lines") or ():
+        previous = old_lines.get(line["id"])
+        if previous is None:
+            continue
+        name = line.get("name") or line.get("sku") or line["id"]
+        delivered = int(line.get("delivered_quantity") or 0)
+        was = int(previous.get("delivered_quantity") or 0)
+        if delivered != was:
+            yield Change(
+                "delivered_quantity_changed",
+                was,
+                delivered,
+                line=line["id"],
+                description=f"Delivered quantity of {name} changed from {was} to {delivered}",
+            )
+        if delivered >= int(line.get("quantity") or 0):
+            continue
+        date_before, date_after = effective_date(previous, old), effective_date(line, new)
+        if date_before != date_after:
+            yield Change(
+                "expected_delivery_date_changed",
+                date_before,
+                date_after,
+                line=line["id"],
+                description=(
+                    f"Expected delivery of {name} moved from {_human_date(date_before)} "
+                    f"to {_human_date(date_after)}"
+                ),
+            )
+
+
+def diff(old: Snapshot | None, new: Snapshot) -> list[Change]:
+    """Every milestone and order-update change from ``old`` (None for a new order) to ``new``."""
+    if old is None:
+        return _new_order(new)
+    changes = _status_change(old, new)
+    if new.get("status") != CANCELLED:
+        changes.extend(_shipment_changes(old, new))
+    changes.extend(_flag_changes(old, new))
+    changes.extend(_tracking_changes(old, new))
+    changes.extend(_line_changes(old, new))
+    return changes
+
+
+def restocked(old_stock: int | None, new_stock: int) -> bool:
+    """A product came back: its stock went from zero or less to more than zero."""
+    return old_stock is not None and old_stock <= 0 < new_stock
+
+
+def back_in_stock(order: Snapshot, sku: str, product_name: str = "") -> list[Change]:
+    """``back_in_stock`` changes for the open, back-ordered lines of ``sku`` in ``order``."""
+    if sku not in backordered_skus(order):
+        return []
+    return [
+        Change(
+            "back_in_stock",
+            False,
+            True,
+            line=line["id"],
+            description=f"{line.get('name') or product_name or sku} is back in stock",
+        )
+        for line in order.get("lines") or ()
+        if line.get("sku") == sku
+        and line.get("backordered")
+        and int(line.get("delivered_quantity") or 0) < int(line.get("quantity") or 0)
+    ]
+
+
+def baseline(order: Snapshot) -> dict[str, Any]:
+    """What a customer learns from an order's first e-mail: the starting point of ``told``."""
+    told: dict[str, Any] = {"status": [order.get("status")]}
+    if order.get("delivery_note_printed"):
+        told["delivery_note_printed"] = True
+    if order.get("picked"):
+        told["picked"] = True
+    for shipment in order.get("shipments") or ():
+        if shipment.get("tracking_number"):
+            told[f"tracking:{shipment['id']}"] = shipment["tracking_number"]
+    for line in order.get("lines") or ():
+        told[f"delivered:{line['id']}"] = int(line.get("delivered_quantity") or 0)
+        told[f"date:{line['id']}"] = effective_date(line, order)
+    return told

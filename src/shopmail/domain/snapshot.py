@@ -1,0 +1,167 @@
+"""The shapes of the data a shop sends in (SPEC section 3), validated with Pydantic.
+
+Unknown fields are kept (``extra="allow"``) so staff can see them, but they carry no meaning.
+Every string is checked for NUL characters (no database stores them) and capped in length, so
+bad input gets a clear 422 naming the field instead of a failure deep inside the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+_EMAIL = re.compile(r"^[^@\s,;<>\"'()\[\]\\]+@[^@\s,;<>\"'()\[\]\\]+\.[^@\s,;<>\"'()\[\]\\]+$")
+_DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if "\r" in value or "\n" in value or _CONTROL.search(value):
+        raise ValueError("must be a single line without control characters")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value) or _CONTROL.search(value):
+        raise ValueError("must be exactly one e-mail address")
+    return value
+
+
+def _check_nested(value: Any, depth: int = 0) -> Any:
+    """Reject NUL characters and absurd nesting anywhere inside free-form JSON."""
+    if depth > 8:
+        raise ValueError("is nested too deeply")
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _check_nested(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_nested(item, depth + 1)
+    return value
+
+
+Ident = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
+Line = Annotated[str, Field(max_length=500), AfterValidator(_single_line)]
+Text = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)]
+Email = Annotated[str, AfterValidator(_email)]
+Amount = Annotated[str, Field(pattern=_DECIMAL)]
+FreeJson = Annotated[dict[str, Any], AfterValidator(_check_nested)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", str_max_length=1_000_000)
+
+
+class CustomerIn(_Model):
+    id: Ident
+    email: Email
+    first_name: Line = ""
+    last_name: Line = ""
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}([-_][A-Za-z]{2})?$")] | None = None
+    phone: Line | None = None
+    newsletter_opt_in: bool = False
+    newsletter_opt_in_at: AwareDatetime | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+    created_at: AwareDatetime | None = None
+    addresses: list[FreeJson] = Field(default_factory=list, max_length=50)
+
+
+class Download(_Model):
+    url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")]
+    license_keys: list[Line] = Field(default_factory=list, max_length=100)
+    instructions: Text | None = None
+
+
+class OrderLine(_Model):
+    id: Ident
+    sku: Line = ""
+    name: Line
+    quantity: Annotated[int, Field(ge=0, le=1_000_000)]
+    unit_price: Amount = "0.00"
+    delivered_quantity: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    backordered: bool = False
+    expected_delivery_date: dt.date | None = None
+    purchase_order_expected_date: dt.date | None = None
+    download: Download | None = None
+
+
+class ShipmentLine(_Model):
+    line_id: Ident
+    quantity: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class Shipment(_Model):
+    id: Ident
+    carrier: Line | None = None
+    tracking_number: Line | None = None
+    tracking_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+    shipped_at: AwareDatetime | None = None
+    drop_shipper: Line | None = None
+    lines: list[ShipmentLine] = Field(default_factory=list, max_length=1000)
+
+
+class Totals(_Model):
+    subtotal: Amount = "0.00"
+    shipping: Amount = "0.00"
+    tax: Amount = "0.00"
+    total: Amount = "0.00"
+
+
+class OrderIn(_Model):
+    id: Ident
+    number: Line = ""
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    status: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
+    status_label: Line = ""
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    customer: CustomerIn
+    billing_address: FreeJson = Field(default_factory=dict)
+    shipping_address: FreeJson = Field(default_factory=dict)
+    totals: Totals = Field(default_factory=Totals)
+    expected_delivery_date: dt.date | None = None
+    delivery_note_printed: bool = False
+    picked: bool = False
+    lines: list[OrderLine] = Field(default_factory=list, max_length=1000)
+    shipments: list[Shipment] = Field(default_factory=list, max_length=200)
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_line_ids(cls, lines: list[OrderLine]) -> list[OrderLine]:
+        seen = [line.id for line in lines]
+        if len(set(seen)) != len(seen):
+            raise ValueError("line ids must be unique within an order")
+        return lines
+
+    @field_validator("shipments")
+    @classmethod
+    def _unique_shipment_ids(cls, shipments: list[Shipment]) -> list[Shipment]:
+        seen = [s.id for s in shipments]
+        if len(set(seen)) != len(seen):
+            raise ValueError("shipment ids must be unique within an order")
+        return shipments
+
+
+class ProductIn(_Model):
+    sku: Ident
+    name: Line = ""
+    stock_quantity: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)] = 0
+    download_instructions: Text | None = None
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """The JSON-ready dict of a validated model (dates as ISO strings, extras kept)."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,76 @@
+"""The outbox: narrow status rows to claim cheaply, the payload apart, and every attempt."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Priority(models.IntegerChoices):
+    ORDER = 0
+    STAFF = 1
+    BULK = 5
+
+
+class Message(models.Model):
+    """One e-mail to one recipient. ``key`` makes each fact yield at most one message."""
+
+    key = models.CharField(max_length=200, unique=True)
+    notification = models.CharField(max_length=40, db_index=True)
+    to_email = models.CharField(max_length=254, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    priority = models.SmallIntegerField(default=Priority.ORDER)
+    due_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+    order = models.ForeignKey("store.Order", null=True, blank=True, on_delete=models.SET_NULL)
+    resend_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    message_id = models.CharField(max_length=250, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=("status", "priority", "due_at"), name="mail_claim_idx"),
+            models.Index(fields=("order", "created_at"), name="mail_order_idx"),
+        ]
+
+
+class Payload(models.Model):
+    """What to render (``context``) and, once rendered, exactly what is sent."""
+
+    message = models.OneToOneField(
+        Message, primary_key=True, on_delete=models.CASCADE, related_name="payload"
+    )
+    language = models.CharField(max_length=8, default="en")
+    context = models.JSONField(default=dict)
+    reply_to = models.CharField(max_length=254, blank=True, default="")
+    subject = models.TextField(blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    raw = models.BinaryField(null=True, blank=True)
+    template_version = models.CharField(max_length=64, blank=True, default="")
+
+
+class Attempt(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10)
+    code = models.IntegerField(null=True, blank=True)
+    reply = models.TextField(blank=True, default="")
+    worker = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ("at", "id")

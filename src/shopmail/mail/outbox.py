@@ -1,0 +1,79 @@
+"""Putting messages into the outbox: narrow ``Message`` rows plus their ``Payload``.
+
+Called inside the ingest transaction, so a message exists exactly when the change that caused
+it was stored (the transactional outbox). Nothing here talks to SMTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopmail.mail.models import Message, Payload, Priority
+from shopmail.store.models import Order, StoreSettings
+
+
+@dataclass
+class Draft:
+    """A message about to be queued."""
+
+    key: str
+    notification: str
+    to_email: str
+    language: str
+    context: dict[str, Any]
+    order: Order | None = None
+    priority: int = Priority.ORDER
+    reply_to: str = ""
+    resend_of: Message | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_message_id(from_email: str) -> str:
+    """A globally unique Message-ID, fixed for the life of the message (retries reuse it)."""
+    domain = from_email.rpartition("@")[2] or "shopmail.invalid"
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        domain = "shopmail.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def language_for(customer: Mapping[str, Any] | None, settings: StoreSettings) -> str:
+    language = ((customer or {}).get("language") or "").split("-")[0].split("_")[0].lower()
+    return language or settings.default_language
+
+
+def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
+    """Insert the drafts (in the caller's transaction); returns the saved messages."""
+    if not drafts:
+        return []
+    messages = [
+        Message(
+            key=draft.key,
+            notification=draft.notification,
+            to_email=draft.to_email,
+            priority=draft.priority,
+            order=draft.order,
+            resend_of=draft.resend_of,
+            message_id=new_message_id(settings.from_email),
+        )
+        for draft in drafts
+    ]
+    Message.objects.bulk_create(messages)
+    Payload.objects.bulk_create(
+        Payload(
+            message=message,
+            language=draft.language,
+            context=draft.context,
+            reply_to=draft.reply_to,
+        )
+        for message, draft in zip(messages, drafts, strict=True)
+    )
+    return messages
+
+
+def summary(message: Message) -> dict[str, Any]:
+    return {"id": message.pk, "notification": message.notification, "to": message.to_email}

@@ -1,0 +1,525 @@
+"""Ingest: validate, upsert, diff, decide and queue — one database transaction per run.
+
+An order PUT is a run of one order; a sync document is one run of many. Either every write of
+a run happens (snapshots, change history, outbox rows) or none does. With ``partial`` the
+invalid items are left out up front and listed; with ``dry_run`` the run is rolled back and
+reports the messages it would have queued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from pydantic import BaseModel, ValidationError
+
+from shopmail.domain import changes as changes_mod
+from shopmail.domain.changes import Change
+from shopmail.domain.rules import NOTIFY_SINCE, SILENT, STAFF, Decision, NotifyState, decide
+from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn
+from shopmail.mail import outbox
+from shopmail.mail.models import Message, Priority
+from shopmail.store.models import (
+    BackorderLine,
+    Customer,
+    Order,
+    OrderEvent,
+    Product,
+    StoreSettings,
+    SyncRun,
+)
+
+log = logging.getLogger(__name__)
+KINDS = ("orders", "products", "customers")
+_MODELS: dict[str, type[BaseModel]] = {"orders": OrderIn, "products": ProductIn, "customers": CustomerIn}
+_KEYS = {"orders": "id", "products": "sku", "customers": "id"}
+_CHUNK = 2000
+Progress = Callable[[int], None]
+
+
+class Rejected(Exception):
+    """The run was refused; ``errors`` name every bad field as ``{"loc": [...], "msg": ...}``."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+def content_hash(raw: Any) -> str:
+    return hashlib.blake2b(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
+def pydantic_errors(exc: ValidationError, prefix: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors(include_url=False)]
+
+
+@dataclass
+class Item:
+    kind: str
+    index: int
+    key: str
+    raw: Any
+    hash: str
+    data: dict[str, Any] | None = None  # validated JSON form; None while unchanged
+
+
+@dataclass
+class Counts:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class RunResult:
+    counts: dict[str, Counts] = field(default_factory=lambda: {kind: Counts() for kind in KINDS})
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None
+    dry_run: bool = False
+
+    def order_result(self, key: str) -> dict[str, Any]:
+        return self.orders.setdefault(key, {"order": key, "stale": False, "changes": [], "messages": []})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "dry_run": self.dry_run,
+            "counts": {kind: vars(count) for kind, count in self.counts.items()},
+            "changes": [
+                {"order": key, **change}
+                for key, result in self.orders.items()
+                for change in result["changes"]
+            ],
+            "messages": self.messages,
+            "rejected": self.rejected,
+        }
+
+
+def _validate(kind: str, item: Item, prefix: Sequence[Any]) -> list[dict[str, Any]]:
+    try:
+        model = _MODELS[kind].model_validate(item.raw)
+    except ValidationError as exc:
+        return pydantic_errors(exc, prefix)
+    item.data = model.model_dump(mode="json")
+    return []
+
+
+def _collect(
+    kind: str, raws: Sequence[Any], result: RunResult, partial: bool, progress: Progress | None = None
+) -> tuple[list[Item], list[dict]]:
+    """Hash every item; validate those whose content differs from what is stored."""
+    items: list[Item] = []
+    errors: list[dict[str, Any]] = []
+    key_field = _KEYS[kind]
+    for index, raw in enumerate(raws):
+        key = raw.get(key_field) if isinstance(raw, dict) else None
+        items.append(Item(kind, index, key if isinstance(key, str) else "", raw, content_hash(raw)))
+    stored = _stored_hashes(kind, [item.key for item in items if item.key])
+    valid: list[Item] = []
+    seen_keys: set[str] = set()
+    for item in items:
+        result.counts[kind].seen += 1
+        item_errors: list[dict[str, Any]] = []
+        if item.key in seen_keys:
+            item_errors = [
+                {"loc": [kind, item.index, key_field], "msg": "appears more than once in this run"}
+            ]
+        elif stored.get(item.key) == item.hash:
+            result.counts[kind].unchanged += 1
+            seen_keys.add(item.key)
+            continue
+        else:
+            item_errors = _validate(kind, item, [kind, item.index])
+        if item_errors:
+            result.counts[kind].rejected += 1
+            errors.extend(item_errors)
+            result.rejected.append(
+                {"kind": kind, "index": item.index, "id": item.key or None, "errors": item_errors}
+            )
+            continue
+        seen_keys.add(item.key)
+        valid.append(item)
+    if progress is not None:
+        progress(len(items))
+    if errors and not partial:
+        raise Rejected(errors)
+    return valid, errors
+
+
+def _stored_hashes(kind: str, keys: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        if kind == "orders":
+            out.update(
+                Order.objects.filter(external_id__in=chunk).values_list("external_id", "snapshot_hash")
+            )
+        elif kind == "customers":
+            out.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "data_hash"))
+        else:
+            for sku, data in Product.objects.filter(sku__in=chunk).values_list("sku", "data"):
+                out[sku] = content_hash(data)
+    return out
+
+
+def _fetch(model: Any, field_name: str, keys: Iterable[str], lock: bool) -> dict[str, Any]:
+    keys = list(dict.fromkeys(keys))
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        query = model.objects.filter(**{f"{field_name}__in": keys[start : start + _CHUNK]})
+        if lock and connection.features.has_select_for_update:
+            query = query.select_for_update()
+        found.update((getattr(obj, field_name), obj) for obj in query)
+    return found
+
+
+def _customer_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "email": data["email"],
+        "first_name": data.get("first_name") or "",
+        "last_name": data.get("last_name") or "",
+        "language": (data.get("language") or "")[:8],
+        "country": (data.get("country") or "").upper(),
+        "newsletter_opt_in": bool(data.get("newsletter_opt_in")),
+        "newsletter_opt_in_at": data.get("newsletter_opt_in_at"),
+        "registered_at": data.get("created_at"),
+        "data": dict(data),
+        "data_hash": content_hash(data),
+    }
+
+
+def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None = None) -> dict[str, Customer]:
+    """Create or update customers (last one wins for a repeated id); returns them by id."""
+    latest = {data["id"]: data for data in datas}
+    existing = _fetch(Customer, "external_id", latest, lock=True)
+    new, changed = [], []
+    for key, data in latest.items():
+        fields = _customer_fields(data)
+        customer = existing.get(key)
+        if customer is None:
+            customer = Customer(external_id=key, **fields)
+            new.append(customer)
+            existing[key] = customer
+        elif customer.data_hash != fields["data_hash"]:
+            for name, value in fields.items():
+                setattr(customer, name, value)
+            changed.append(customer)
+    if counts is not None:
+        counts.new += len(new)
+        counts.changed += len(changed)
+    Customer.objects.bulk_create(new, batch_size=_CHUNK)
+    if changed:
+        Customer.objects.bulk_update(
+            changed, list(_customer_fields(next(iter(latest.values())))), batch_size=_CHUNK
+        )
+    return existing
+
+
+class _Planner:
+    """Turns decisions into history rows and outbox drafts for one run."""
+
+    def __init__(self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime):
+        self.settings = settings
+        self.switches = settings.switches()
+        self.run = run
+        self.result = result
+        self.now = now
+        self.events: list[tuple[OrderEvent, str | None]] = []
+        self.drafts: list[outbox.Draft] = []
+
+    def plan(self, order: Order, found: Sequence[Change], *, is_new: bool, suppress: str | None) -> None:
+        snapshot = order.snapshot
+        state = (
+            NotifyState(told=changes_mod.baseline(snapshot))
+            if is_new
+            else NotifyState.from_json(order.notify_state)
+        )
+        decision: Decision = decide(
+            order.external_id,
+            found,
+            state=state,
+            switches=self.switches,
+            is_new=is_new,
+            suppress=suppress,
+            has_backorders=bool(changes_mod.backordered_skus(snapshot)),
+        )
+        order.notify_state = decision.state.to_json()
+        entry = self.result.order_result(order.external_id)
+        for change, outcome in decision.outcomes:
+            notification = outcome.partition(":")[2] if outcome.startswith("queued:") else None
+            event = OrderEvent(
+                order=order,
+                run=self.run,
+                at=self.now,
+                rule=change.rule,
+                before=change.before,
+                after=change.after,
+                line=change.line or "",
+                shipment=change.shipment or "",
+                description=change.description,
+                outcome=outcome,
+            )
+            self.events.append((event, notification))
+            entry["changes"].append({**change.as_dict(), "outcome": outcome})
+        customer = snapshot["customer"]
+        for intent in decision.intents:
+            staff = intent.audience == STAFF
+            to_email = self.settings.admin_email if staff else customer["email"]
+            if not to_email:
+                continue  # no admin address configured: nothing to send staff
+            context = {
+                "order_id": order.external_id,
+                "order": snapshot,
+                "changes": [change.as_dict() for change in intent.changes],
+                "shipment_id": intent.shipment,
+                "custom_message": "",
+            }
+            self.drafts.append(
+                outbox.Draft(
+                    key=intent.key,
+                    notification=intent.notification,
+                    to_email=to_email,
+                    language=self.settings.default_language
+                    if staff
+                    else outbox.language_for(customer, self.settings),
+                    context=context,
+                    order=order,
+                    priority=Priority.STAFF if staff else Priority.ORDER,
+                    reply_to=customer["email"] if staff else "",
+                )
+            )
+
+    def flush(self, orders: Sequence[Order]) -> None:
+        messages = outbox.queue(self.drafts, self.settings)
+        by_order_notification: dict[tuple[int, str], Message] = {}
+        for message, draft in zip(messages, self.drafts, strict=True):
+            assert draft.order is not None
+            by_order_notification[(draft.order.pk, draft.notification)] = message
+            summary = outbox.summary(message)
+            self.result.messages.append({"order": draft.order.external_id, **summary})
+            self.result.order_result(draft.order.external_id)["messages"].append(summary)
+        for event, notification in self.events:
+            if notification:
+                event.message = by_order_notification.get((event.order.pk, notification))
+        OrderEvent.objects.bulk_create([event for event, _ in self.events], batch_size=_CHUNK)
+        _sync_backorder_lines(orders)
+
+
+def _sync_backorder_lines(orders: Sequence[Order]) -> None:
+    ids = [order.pk for order in orders]
+    for start in range(0, len(ids), _CHUNK):
+        BackorderLine.objects.filter(order_id__in=ids[start : start + _CHUNK]).delete()
+    BackorderLine.objects.bulk_create(
+        [
+            BackorderLine(order=order, sku=sku)
+            for order in orders
+            for sku in sorted(changes_mod.backordered_skus(order.snapshot))
+        ],
+        batch_size=_CHUNK,
+    )
+
+
+def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Order]:
+    result, settings = planner.result, planner.settings
+    existing = _fetch(Order, "external_id", (item.key for item in items), lock=True)
+    customers = upsert_customers(
+        item.data["customer"]
+        for item in items
+        if item.data
+        and not (
+            item.key in existing
+            and dt.datetime.fromisoformat(item.data["updated_at"]) < existing[item.key].updated_at
+        )
+    )
+    new_orders: list[Order] = []
+    updated: list[Order] = []
+    plans: list[tuple[Order, list[Change], bool, str | None]] = []
+    counts = result.counts["orders"]
+    for item in items:
+        data = item.data
+        assert data is not None
+        updated_at = dt.datetime.fromisoformat(data["updated_at"])
+        order = existing.get(item.key)
+        if order is not None and updated_at < order.updated_at:
+            counts.stale += 1
+            result.order_result(item.key)["stale"] = True
+            continue
+        found = changes_mod.diff(order.snapshot if order else None, data)
+        fields = {
+            "number": data.get("number") or item.key,
+            "customer": customers[data["customer"]["id"]],
+            "status": data["status"],
+            "created_at": dt.datetime.fromisoformat(data["created_at"]),
+            "updated_at": updated_at,
+            "snapshot": data,
+            "snapshot_hash": item.hash,
+        }
+        suppress = SILENT if silent else None
+        if order is None:
+            counts.new += 1
+            order = Order(external_id=item.key, **fields)
+            new_orders.append(order)
+            if suppress is None and fields["created_at"] < settings.notify_since:
+                suppress = NOTIFY_SINCE
+        else:
+            counts.changed += 1
+            for name, value in fields.items():
+                setattr(order, name, value)
+            updated.append(order)
+        plans.append((order, found, order.pk is None, suppress))
+        result.order_result(item.key)
+    Order.objects.bulk_create(new_orders, batch_size=_CHUNK)
+    for order, found, is_new, suppress in plans:
+        planner.plan(order, found, is_new=is_new, suppress=suppress)
+    if updated:
+        Order.objects.bulk_update(
+            updated,
+            [
+                "number",
+                "customer",
+                "status",
+                "created_at",
+                "updated_at",
+                "snapshot",
+                "snapshot_hash",
+                "notify_state",
+            ],
+            batch_size=_CHUNK,
+        )
+    Order.objects.bulk_update(new_orders, ["notify_state"], batch_size=_CHUNK)
+    return [order for order, _, _, _ in plans]
+
+
+def _apply_products(items: list[Item], planner: _Planner, silent: bool) -> list[Order]:
+    """Upsert products; a restock tells every open order waiting for that SKU."""
+    existing = _fetch(Product, "sku", (item.key for item in items), lock=True)
+    counts = planner.result.counts["products"]
+    restocked: dict[str, str] = {}
+    new, changed = [], []
+    for item in items:
+        data = item.data
+        assert data is not None
+        product = existing.get(item.key)
+        fields = {
+            "name": data.get("name") or "",
+            "stock_quantity": data["stock_quantity"],
+            "download_instructions": data.get("download_instructions") or "",
+            "data": data,
+        }
+        if product is None:
+            counts.new += 1
+            new.append(Product(sku=item.key, **fields))
+            continue
+        counts.changed += 1
+        if changes_mod.restocked(product.stock_quantity, data["stock_quantity"]):
+            product.restocks += 1
+            restocked[item.key] = fields["name"]
+        for name, value in fields.items():
+            setattr(product, name, value)
+        changed.append(product)
+    Product.objects.bulk_create(new, batch_size=_CHUNK)
+    if changed:
+        Product.objects.bulk_update(
+            changed,
+            ["name", "stock_quantity", "download_instructions", "data", "restocks"],
+            batch_size=_CHUNK,
+        )
+    if not restocked:
+        return []
+    waiting = BackorderLine.objects.filter(sku__in=list(restocked)).values_list("order_id", "sku")
+    skus_by_order: dict[int, list[str]] = {}
+    for order_id, sku in waiting:
+        skus_by_order.setdefault(order_id, []).append(sku)
+    query = Order.objects.filter(pk__in=list(skus_by_order))
+    if connection.features.has_select_for_update:
+        query = query.select_for_update()
+    touched = []
+    for order in query:
+        found = [
+            change
+            for sku in skus_by_order[order.pk]
+            for change in changes_mod.back_in_stock(order.snapshot, sku, restocked[sku])
+        ]
+        planner.plan(order, found, is_new=False, suppress=SILENT if silent else None)
+        touched.append(order)
+    Order.objects.bulk_update(touched, ["notify_state"], batch_size=_CHUNK)
+    return touched
+
+
+def ingest(
+    *,
+    orders: Sequence[Any] = (),
+    products: Sequence[Any] = (),
+    customers: Sequence[Any] = (),
+    silent: bool = False,
+    dry_run: bool = False,
+    partial: bool = False,
+    source: str = "api",
+    progress: Progress | None = None,
+) -> RunResult:
+    """One run: validates everything first, then applies it in a single transaction."""
+    for attempt in range(3):
+        try:
+            return _ingest_once(orders, products, customers, silent, dry_run, partial, source, progress)
+        except IntegrityError:
+            # Two runs created the same new order or customer at once; the loser retries and
+            # now sees the winner's rows, so the facts it carries are not announced twice.
+            if attempt == 2:
+                raise
+            log.info("ingest conflict with a concurrent run; retrying", extra={"attempt": attempt + 1})
+    raise AssertionError("unreachable")
+
+
+def _ingest_once(
+    orders: Sequence[Any],
+    products: Sequence[Any],
+    customers: Sequence[Any],
+    silent: bool,
+    dry_run: bool,
+    partial: bool,
+    source: str,
+    progress: Progress | None,
+) -> RunResult:
+    result = RunResult(dry_run=dry_run)
+    errors: list[dict[str, Any]] = []
+    collected: dict[str, list[Item]] = {}
+    for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
+        collected[kind], kind_errors = _collect(kind, raws, result, partial=True, progress=progress)
+        errors.extend(kind_errors)
+    if errors and not partial:
+        raise Rejected(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        settings = StoreSettings.load()
+        run = SyncRun.objects.create(source=source, dry_run=dry_run, silent=silent, started_at=now)
+        result.run_id = run.pk
+        planner = _Planner(settings, run, result, now)
+        customer_items = collected["customers"]
+        upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
+        touched = _apply_orders(collected["orders"], planner, silent)
+        touched += _apply_products(collected["products"], planner, silent)
+        planner.flush(touched)
+        run.summary = {k: v for k, v in result.summary().items() if k in ("counts", "rejected")}
+        run.summary["messages"] = len(result.messages)
+        run.save(update_fields=["summary"])
+        if dry_run:
+            transaction.set_rollback(True)
+            for message in result.messages:
+                message["id"] = None
+            for entry in result.orders.values():
+                for message in entry["messages"]:
+                    message["id"] = None
+            result.run_id = None
+    return result

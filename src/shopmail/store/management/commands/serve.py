@@ -1,0 +1,71 @@
+"""``shopmail serve``: migrate, then serve the web app (and run the worker unless --no-worker)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from shopmail.store.models import StoreSettings
+
+log = logging.getLogger("shopmail.serve")
+
+
+class Command(BaseCommand):
+    help = "Run the web app (API, control panel, My page) and, unless --no-worker, the delivery worker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="web only; run `shopmail worker` elsewhere"
+        )
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django.conf import settings
+        from waitress import serve
+
+        from shopmail.wsgi import application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        store = StoreSettings.load()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        stop = threading.Event()
+        worker_thread = None
+        if not options["no_worker"]:
+            from shopmail.mail.worker import run_in_thread
+
+            worker_thread = run_in_thread(stop)
+        url = f"http://{options['host']}:{options['port']}"
+        engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        self.stdout.write(
+            f"shopmail on {url}  (data: {settings.DATA_DIR}, database: {engine})\n"
+            f"  API docs:      {url}/api/docs\n"
+            f"  Transport:     {store.transport.get('kind')}"
+            + (
+                f" (mail is written to {settings.DATA_DIR / 'outbox'})"
+                if store.transport.get("kind") == "capture"
+                else ""
+            )
+            + "\n  Worker:        "
+            + ("in this process" if worker_thread else "off (--no-worker)")
+            + "\n  Next steps:    shopmail apikey create --name shop"
+            + "   |   shopmail createadmin --email you@shop"
+        )
+        try:
+            serve(
+                application,
+                host=options["host"],
+                port=options["port"],
+                threads=options["threads"],
+                ident="shopmail",
+                clear_untrusted_proxy_headers=True,
+            )
+        finally:
+            stop.set()
+            if worker_thread is not None:
+                worker_thread.join(timeout=30)

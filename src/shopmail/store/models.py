@@ -1,0 +1,143 @@
+"""The store's data: settings, customers, products, orders and their change history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from shopmail.domain.rules import Switches
+
+
+def _default_transport() -> dict[str, Any]:
+    return {"kind": "capture"}
+
+
+class StoreSettings(models.Model):
+    """The one row of store-wide settings (SPEC section 2, ``/api/v1/settings``)."""
+
+    company_name = models.CharField(max_length=200, default="My Shop")
+    company_url = models.URLField(max_length=500, default="https://shop.example.com")
+    admin_email = models.EmailField(max_length=254, blank=True, default="")
+    from_email = models.EmailField(max_length=254, default="shop@example.com")
+    from_name = models.CharField(max_length=200, blank=True, default="My Shop")
+    reply_to = models.EmailField(max_length=254, blank=True, default="")
+    default_language = models.CharField(max_length=8, default="en")
+    brand_color = models.CharField(max_length=7, default="#1f6feb")
+    notify_since = models.DateTimeField(default=timezone.now)
+    allow_backorder_choice = models.BooleanField(default=True)
+    notifications = models.JSONField(default=dict, blank=True)
+    rules = models.JSONField(default=dict, blank=True)
+    transport = models.JSONField(default=_default_transport)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def load(cls) -> StoreSettings:
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+    def switches(self) -> Switches:
+        return Switches(dict(self.notifications), dict(self.rules), self.allow_backorder_choice)
+
+    def store_context(self) -> dict[str, Any]:
+        return {
+            "company_name": self.company_name,
+            "company_url": self.company_url,
+            "brand_color": self.brand_color,
+            "default_language": self.default_language,
+            "admin_email": self.admin_email,
+            "from_name": self.from_name,
+        }
+
+
+class Customer(models.Model):
+    external_id = models.CharField(max_length=64, unique=True)
+    email = models.CharField(max_length=254, db_index=True)
+    first_name = models.CharField(max_length=500, blank=True, default="")
+    last_name = models.CharField(max_length=500, blank=True, default="")
+    language = models.CharField(max_length=8, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    newsletter_opt_in = models.BooleanField(default=False)
+    newsletter_opt_in_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    data_hash = models.CharField(max_length=32, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=500, blank=True, default="")
+    stock_quantity = models.BigIntegerField(default=0)
+    download_instructions = models.TextField(blank=True, default="")
+    restocks = models.IntegerField(default=0)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class Order(models.Model):
+    """The latest snapshot of an order, and what its customer has been told so far."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    number = models.CharField(max_length=500, db_index=True, blank=True, default="")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    snapshot = models.JSONField()
+    snapshot_hash = models.CharField(max_length=32)
+    notify_state = models.JSONField(default=dict)
+    backorder_choice = models.CharField(max_length=20, blank=True, default="")
+    backorder_choice_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.number or self.external_id
+
+
+class BackorderLine(models.Model):
+    """Open back-ordered order lines by SKU, so a restock finds its orders without a scan."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="backorder_lines")
+    sku = models.CharField(max_length=64, db_index=True)
+
+
+class SyncRun(models.Model):
+    """One ingest: a sync document, an order PUT or a product restock."""
+
+    source = models.CharField(max_length=20)  # api, sync, cli, panel, product, event
+    started_at = models.DateTimeField(default=timezone.now)
+    dry_run = models.BooleanField(default=False)
+    silent = models.BooleanField(default=False)
+    summary = models.JSONField(default=dict)
+
+
+class OrderEvent(models.Model):
+    """The change history of an order: every change found, and what it sent or why not."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(SyncRun, null=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(default=timezone.now)
+    rule = models.CharField(max_length=40)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    line = models.CharField(max_length=64, blank=True, default="")
+    shipment = models.CharField(max_length=64, blank=True, default="")
+    description = models.TextField()
+    outcome = models.CharField(max_length=40)
+    message = models.ForeignKey("mail.Message", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=("order", "at"))]

@@ -1,0 +1,20 @@
+"""URL map: the API, health and metrics (the panel and My page mount here as they land)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from shopmail.api.urls import api
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("healthz", healthz, name="healthz"),
+]

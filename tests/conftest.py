@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-pytest_plugins = ["fixtures.smtp"]
+pytest_plugins = ["fixtures.smtp", "fixtures.delivery"]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from shopmail.api.urls import api
+from shopmail.mail.metrics import metrics_view
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -17,4 +18,5 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

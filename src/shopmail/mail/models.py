@@ -74,3 +74,23 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ("at", "id")
+
+
+class TemplateVersion(models.Model):
+    """Every saved version of a template override; the newest one for a key and language is live.
+
+    A row with ``restored_default`` marks "back to the packaged default" so history is kept.
+    """
+
+    notification = models.CharField(max_length=40)
+    language = models.CharField(max_length=8)
+    subject = models.TextField(blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    restored_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=254, blank=True, default="")
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("notification", "language", "created_at"), name="mail_tpl_idx")]

@@ -6,13 +6,19 @@ it was stored (the transactional outbox). Nothing here talks to SMTP.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+
 from shopmail.mail.models import Message, Payload, Priority
 from shopmail.store.models import Order, StoreSettings
+
+# Set after a commit that queued mail: wakes the in-process worker at once.
+WAKE = threading.Event()
 
 
 @dataclass
@@ -72,6 +78,7 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
         )
         for message, draft in zip(messages, drafts, strict=True)
     )
+    transaction.on_commit(WAKE.set)
     return messages
 
 

@@ -53,7 +53,32 @@ class Rejected(Exception):
 
 
 def content_hash(raw: Any) -> str:
-    return hashlib.blake2b(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    """Identity of a snapshot as sent. Key order counts: a shop that reorders keys only costs a
+    full comparison (the diff then finds nothing), never a wrong answer."""
+    return hashlib.blake2b(orjson.dumps(raw), digest_size=16).hexdigest()
+
+
+def fast_update(objs: Sequence[Any], fields: Sequence[str]) -> None:
+    """UPDATE ... WHERE pk = %s with executemany: Django's bulk_update builds a CASE expression
+    per row and field, which costs more than the whole rest of a re-sync."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    # identifiers come from the model's own metadata, values are parameters
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET "
+        + ", ".join(f"{quote(column.column)} = %s" for column in columns)
+        + f" WHERE {quote(meta.pk.column)} = %s"
+    )
+    rows = [
+        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns] + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK):
+            cursor.executemany(sql, rows[start : start + _CHUNK])
 
 
 def pydantic_errors(exc: ValidationError, prefix: Sequence[Any]) -> list[dict[str, Any]]:
@@ -116,62 +141,93 @@ def _validate(kind: str, item: Item, prefix: Sequence[Any]) -> list[dict[str, An
     return []
 
 
-def _collect(
-    kind: str, raws: Sequence[Any], result: RunResult, partial: bool, progress: Progress | None = None
-) -> tuple[list[Item], list[dict]]:
-    """Hash every item; validate those whose content differs from what is stored."""
-    items: list[Item] = []
-    errors: list[dict[str, Any]] = []
-    key_field = _KEYS[kind]
-    for index, raw in enumerate(raws):
-        key = raw.get(key_field) if isinstance(raw, dict) else None
-        items.append(Item(kind, index, key if isinstance(key, str) else "", raw, content_hash(raw)))
-    stored = _stored_hashes(kind, [item.key for item in items if item.key])
-    valid: list[Item] = []
-    seen_keys: set[str] = set()
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One NDJSON line, kept as bytes: an unchanged order is recognised by its hash, unparsed."""
+
+    number: int
+    data: bytes
+
+
+def _hash_of(raw: Any) -> str:
+    if isinstance(raw, RawLine):
+        return hashlib.blake2b(raw.data, digest_size=16).hexdigest()
+    return content_hash(raw)
+
+
+def _parse(kind: str, index: int, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
+    if not isinstance(raw, RawLine):
+        return raw, []
+    try:
+        obj = orjson.loads(raw.data)
+    except orjson.JSONDecodeError as exc:
+        return None, [{"loc": [kind, index], "msg": f"line {raw.number}: not valid JSON ({exc.msg})"}]
+    if isinstance(obj, dict):
+        obj.pop("kind", None)
+    return obj, []
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
     for item in items:
-        result.counts[kind].seen += 1
-        item_errors: list[dict[str, Any]] = []
-        if item.key in seen_keys:
-            item_errors = [
-                {"loc": [kind, item.index, key_field], "msg": "appears more than once in this run"}
-            ]
-        elif stored.get(item.key) == item.hash:
-            result.counts[kind].unchanged += 1
-            seen_keys.add(item.key)
-            continue
-        else:
-            item_errors = _validate(kind, item, [kind, item.index])
-        if item_errors:
-            result.counts[kind].rejected += 1
-            errors.extend(item_errors)
-            result.rejected.append(
-                {"kind": kind, "index": item.index, "id": item.key or None, "errors": item_errors}
-            )
-            continue
-        seen_keys.add(item.key)
-        valid.append(item)
-    if progress is not None:
-        progress(len(items))
-    if errors and not partial:
-        raise Rejected(errors)
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _collect(
+    kind: str, raws: Iterable[Any], result: RunResult, progress: Progress | None = None
+) -> tuple[list[Item], list[dict[str, Any]]]:
+    """Validate what differs from what is stored, in chunks, keeping nothing of the rest.
+
+    An order whose exact content (by hash) is already stored is counted unchanged without being
+    parsed or validated: that is what makes a full re-sync cheap.
+    """
+    key_field = _KEYS[kind]
+    counts = result.counts[kind]
+    valid: list[Item] = []
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for chunk in _chunks(enumerate(raws), _CHUNK):
+        hashes = [_hash_of(raw) for _, raw in chunk]
+        known = _known_order_hashes(hashes) if kind == "orders" else set()
+        for (index, raw), digest in zip(chunk, hashes, strict=True):
+            counts.seen += 1
+            if digest in known:
+                counts.unchanged += 1
+                continue
+            obj, item_errors = _parse(kind, index, raw)
+            key = obj.get(key_field) if isinstance(obj, dict) else None
+            item = Item(kind, index, key if isinstance(key, str) else "", obj, digest)
+            if not item_errors and item.key in seen:
+                item_errors = [{"loc": [kind, index, key_field], "msg": "appears more than once in this run"}]
+            if not item_errors:
+                item_errors = _validate(kind, item, [kind, index])
+            item.raw = None
+            if item_errors:
+                counts.rejected += 1
+                errors.extend(item_errors)
+                result.rejected.append(
+                    {"kind": kind, "index": index, "id": item.key or None, "errors": item_errors}
+                )
+                continue
+            seen.add(item.key)
+            valid.append(item)
+        if progress is not None:
+            progress(len(chunk))
     return valid, errors
 
 
-def _stored_hashes(kind: str, keys: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        if kind == "orders":
-            out.update(
-                Order.objects.filter(external_id__in=chunk).values_list("external_id", "snapshot_hash")
-            )
-        elif kind == "customers":
-            out.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "data_hash"))
-        else:
-            for sku, data in Product.objects.filter(sku__in=chunk).values_list("sku", "data"):
-                out[sku] = content_hash(data)
-    return out
+def _known_order_hashes(hashes: list[str]) -> set[str]:
+    table = connection.ops.quote_name(Order._meta.db_table)
+    marks = ", ".join(["%s"] * len(hashes))
+    sql = f"SELECT snapshot_hash FROM {table} WHERE snapshot_hash IN ({marks})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, hashes)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _fetch(model: Any, field_name: str, keys: Iterable[str], lock: bool) -> dict[str, Any]:
@@ -200,6 +256,11 @@ def _customer_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_CUSTOMER_FIELDS = tuple(
+    _customer_fields({"email": "", "created_at": None}).keys()  # the columns an upsert writes
+)
+
+
 def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None = None) -> dict[str, Customer]:
     """Create or update customers (last one wins for a repeated id); returns them by id."""
     latest = {data["id"]: data for data in datas}
@@ -220,10 +281,10 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
         counts.new += len(new)
         counts.changed += len(changed)
     Customer.objects.bulk_create(new, batch_size=_CHUNK)
-    if changed:
-        Customer.objects.bulk_update(
-            changed, list(_customer_fields(next(iter(latest.values())))), batch_size=_CHUNK
-        )
+    now = timezone.now()
+    for customer in changed:
+        customer.updated_at = now
+    fast_update(changed, [*_CUSTOMER_FIELDS, "updated_at"])
     return existing
 
 
@@ -380,25 +441,14 @@ def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Or
             updated.append(order)
         plans.append((order, found, order.pk is None, suppress))
         result.order_result(item.key)
-    Order.objects.bulk_create(new_orders, batch_size=_CHUNK)
     for order, found, is_new, suppress in plans:
         planner.plan(order, found, is_new=is_new, suppress=suppress)
-    if updated:
-        Order.objects.bulk_update(
-            updated,
-            [
-                "number",
-                "customer",
-                "status",
-                "created_at",
-                "updated_at",
-                "snapshot",
-                "snapshot_hash",
-                "notify_state",
-            ],
-            batch_size=_CHUNK,
-        )
-    Order.objects.bulk_update(new_orders, ["notify_state"], batch_size=_CHUNK)
+    Order.objects.bulk_create(new_orders, batch_size=_CHUNK)
+    now = timezone.now()
+    for order in updated:
+        order.stored_at = now
+    fields = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
+    fast_update(updated, [*fields, "notify_state", "stored_at"])
     return [order for order, _, _, _ in plans]
 
 
@@ -422,6 +472,9 @@ def _apply_products(items: list[Item], planner: _Planner, silent: bool) -> list[
             counts.new += 1
             new.append(Product(sku=item.key, **fields))
             continue
+        if product.data == data:
+            counts.unchanged += 1
+            continue
         counts.changed += 1
         if changes_mod.restocked(product.stock_quantity, data["stock_quantity"]):
             product.restocks += 1
@@ -430,12 +483,7 @@ def _apply_products(items: list[Item], planner: _Planner, silent: bool) -> list[
             setattr(product, name, value)
         changed.append(product)
     Product.objects.bulk_create(new, batch_size=_CHUNK)
-    if changed:
-        Product.objects.bulk_update(
-            changed,
-            ["name", "stock_quantity", "download_instructions", "data", "restocks"],
-            batch_size=_CHUNK,
-        )
+    fast_update(changed, ["name", "stock_quantity", "download_instructions", "data", "restocks"])
     if not restocked:
         return []
     waiting = BackorderLine.objects.filter(sku__in=list(restocked)).values_list("order_id", "sku")
@@ -454,15 +502,15 @@ def _apply_products(items: list[Item], planner: _Planner, silent: bool) -> list[
         ]
         planner.plan(order, found, is_new=False, suppress=SILENT if silent else None)
         touched.append(order)
-    Order.objects.bulk_update(touched, ["notify_state"], batch_size=_CHUNK)
+    fast_update(touched, ["notify_state"])
     return touched
 
 
 def ingest(
     *,
-    orders: Sequence[Any] = (),
-    products: Sequence[Any] = (),
-    customers: Sequence[Any] = (),
+    orders: Iterable[Any] = (),
+    products: Iterable[Any] = (),
+    customers: Iterable[Any] = (),
     silent: bool = False,
     dry_run: bool = False,
     partial: bool = False,
@@ -483,9 +531,9 @@ def ingest(
 
 
 def _ingest_once(
-    orders: Sequence[Any],
-    products: Sequence[Any],
-    customers: Sequence[Any],
+    orders: Iterable[Any],
+    products: Iterable[Any],
+    customers: Iterable[Any],
     silent: bool,
     dry_run: bool,
     partial: bool,
@@ -496,7 +544,7 @@ def _ingest_once(
     errors: list[dict[str, Any]] = []
     collected: dict[str, list[Item]] = {}
     for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
-        collected[kind], kind_errors = _collect(kind, raws, result, partial=True, progress=progress)
+        collected[kind], kind_errors = _collect(kind, raws, result, progress=progress)
         errors.extend(kind_errors)
     if errors and not partial:
         raise Rejected(errors)
@@ -508,6 +556,9 @@ def _ingest_once(
         planner = _Planner(settings, run, result, now)
         customer_items = collected["customers"]
         upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
+        customer_counts = result.counts["customers"]
+        customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
+        customer_counts.unchanged -= customer_counts.rejected
         touched = _apply_orders(collected["orders"], planner, silent)
         touched += _apply_products(collected["products"], planner, silent)
         planner.flush(touched)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
@@ -34,7 +35,15 @@ class StoreSettings(models.Model):
 
     @classmethod
     def load(cls) -> StoreSettings:
-        settings, _ = cls.objects.get_or_create(pk=1)
+        settings = cls.objects.filter(pk=1).first()
+        if settings is None:
+            settings = cls(pk=1)
+            url = django_settings.CONFIG.smtp_url
+            if url:  # SHOPMAIL_SMTP_URL seeds the SMTP transport on first start
+                from shopmail.mail.transports import parse_smtp_url
+
+                settings.transport = {"kind": "smtp", **parse_smtp_url(url)}
+            settings.save(force_insert=True)
         return settings
 
     def switches(self) -> Switches:
@@ -96,7 +105,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
     snapshot = models.JSONField()
-    snapshot_hash = models.CharField(max_length=32)
+    snapshot_hash = models.CharField(max_length=32, db_index=True)
     notify_state = models.JSONField(default=dict)
     backorder_choice = models.CharField(max_length=20, blank=True, default="")
     backorder_choice_at = models.DateTimeField(null=True, blank=True)

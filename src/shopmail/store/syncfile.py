@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+from shopmail.store.ingest import RawLine
 
 KIND_TO_LIST = {"order": "orders", "product": "products", "customer": "customers"}
 
@@ -46,21 +51,40 @@ def _from_object(body: Any) -> SyncDocument:
     return doc
 
 
-def _ndjson(data: bytes) -> SyncDocument:
+# A top-level-looking "kind" key: inside a JSON string a quote is always escaped, so an unescaped
+# `"kind":` is a key. If a line has exactly one, it is the line's own kind.
+_KIND = re.compile(rb'"kind"\s*:\s*"([a-z]+)"')
+
+
+def _kind_of(number: int, line: bytes) -> str:
+    at = line.find(b'"kind"')
+    if at > 0 and line[at - 1] != 0x5C and line.find(b'"kind"', at + 6) == -1 and line.startswith(b"{"):
+        found = _KIND.match(line, at)
+        if found:
+            return found.group(1).decode()
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise SyncFileError(f"line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(item, dict):
+        raise SyncFileError(f"line {number}: each line must be a JSON object with a 'kind'")
+    kind = item.get("kind")
+    return kind if isinstance(kind, str) else repr(kind)
+
+
+def _ndjson(lines: Iterable[bytes]) -> SyncDocument:
+    """NDJSON lines are kept as bytes: ingest recognises unchanged orders without parsing them,
+    and parses (and reports by line number) only the rest."""
     doc = SyncDocument()
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
+    lists = {"order": doc.orders, "product": doc.products, "customer": doc.customers}
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line:
             continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise SyncFileError(f"line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(item, dict):
-            raise SyncFileError(f"line {number}: each line must be a JSON object with a 'kind'")
-        kind = item.pop("kind", None)
-        if kind not in KIND_TO_LIST:
+        kind = _kind_of(number, line)
+        if kind not in lists:
             raise SyncFileError(f"line {number}: 'kind' must be order, product or customer, not {kind!r}")
-        getattr(doc, KIND_TO_LIST[kind]).append(item)
+        lists[kind].append(RawLine(number, line))
     return doc
 
 
@@ -72,7 +96,10 @@ def parse(data: bytes) -> SyncDocument:
     if not stripped:
         raise SyncFileError("the file is empty")
     try:
-        return _from_object(orjson.loads(stripped))
+        body = orjson.loads(stripped)
+        if isinstance(body, dict) and "kind" in body:  # NDJSON of a single line
+            return _ndjson([stripped])
+        return _from_object(body)
     except orjson.JSONDecodeError as exc:
         if b"\n" not in stripped:
             raise SyncFileError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
@@ -81,4 +108,24 @@ def parse(data: bytes) -> SyncDocument:
             orjson.loads(first)
         except orjson.JSONDecodeError:
             raise SyncFileError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
-        return _ndjson(data)
+        return _ndjson(data.split(b"\n"))
+
+
+def parse_file(path: Path) -> SyncDocument:
+    """Like ``parse``, but an NDJSON file is read line by line, never whole into memory."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(0)
+        first_line = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip()
+        try:
+            first = orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            first = None
+        if isinstance(first, dict) and "kind" in first:
+            if head.startswith(b"\xef\xbb\xbf"):
+                handle.read(3)
+            doc = _ndjson(handle)
+            if not len(doc):
+                raise SyncFileError("the file is empty")
+            return doc
+        return parse(handle.read())

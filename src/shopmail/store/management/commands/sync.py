@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,9 @@ class Command(BaseCommand):
         console = Console(file=self.stdout, stderr=False)
         path = options["file"]
         try:
-            data = Path("/dev/stdin").read_bytes() if path == "-" else Path(path).read_bytes()
+            doc = syncfile.parse(sys.stdin.buffer.read()) if path == "-" else syncfile.parse_file(Path(path))
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-        try:
-            doc = syncfile.parse(data)
         except syncfile.SyncFileError as exc:
             raise CommandError(f"{path}: {exc}; nothing was applied") from None
         with Progress(
@@ -61,9 +60,11 @@ class Command(BaseCommand):
                         markup=True,
                         highlight=False,
                     )
+                first = exc.errors[0]
                 raise CommandError(
-                    f"{len(exc.errors)} invalid field(s); nothing was applied "
-                    "(use --partial to apply the valid items)"
+                    f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+                    + (f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else "")
+                    + "; nothing was applied (use --partial to apply the valid items)"
                 ) from None
             progress.update(task, description="Done")
         self._summary(console, result, options["dry_run"])

@@ -1,0 +1,88 @@
+"""From an outbox row to the exact bytes to send: context, render, MIME.
+
+Done once per message: the result (subject, text, HTML and the raw message with its fixed
+Message-ID and Date) is stored on the payload, so a retry sends the very same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from shopmail.domain import mime
+from shopmail.mail import links, rendering, templates
+from shopmail.mail.models import Message, Payload
+from shopmail.store.models import StoreSettings
+
+
+@dataclass(frozen=True)
+class Composed:
+    subject: str
+    text: str
+    html: str
+    raw: bytes
+    version: str
+
+
+def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
+    extras: dict[str, Any] = dict(context.get("extras") or {})
+    order_id = context.get("order_id")
+    if notification == "order_backorder_choice" and order_id:
+        extras["backorder_choice_urls"] = links.backorder_urls(order_id)
+    event = context.get("event")
+    if event is not None:
+        extras.setdefault("message", event)
+        if notification == "admin_affiliate_signup":
+            extras.setdefault("affiliate", event)
+        if notification == "admin_rma_requested":
+            extras.setdefault("rma", event)
+    return extras
+
+
+def render_message(
+    message: Message, payload: Payload, settings: StoreSettings
+) -> tuple[rendering.Rendered, str]:
+    context = payload.context
+    order = context.get("order")
+    customer = context.get("customer") or (order or {}).get("customer")
+    order_id = context.get("order_id")
+    source, version = templates.current(message.notification, payload.language)
+    built = rendering.build_context(
+        message.notification,
+        language=payload.language,
+        store=settings.store_context(),
+        order=order,
+        customer=customer,
+        changes=context.get("changes") or (),
+        shipment_id=context.get("shipment_id"),
+        custom_message=context.get("custom_message") or "",
+        order_url=links.order_url(order_id) if order_id else "",
+        extras=_extras(message.notification, context),
+    )
+    return rendering.render(message.notification, payload.language, built, source), version
+
+
+def compose(message: Message, payload: Payload, settings: StoreSettings) -> Composed:
+    """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
+    rendered, version = render_message(message, payload, settings)
+    customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
+    to_name = (
+        ""
+        if message.to_email == settings.admin_email
+        else " ".join(part for part in (customer.get("first_name"), customer.get("last_name")) if part)
+    )
+    reply_to = payload.reply_to or settings.reply_to
+    raw = mime.build_message(
+        message_id=message.message_id,
+        from_=mime.Address(settings.from_email, settings.from_name),
+        to=[mime.Address(message.to_email, to_name)],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        date=timezone.now(),
+        reply_to=mime.Address(reply_to) if reply_to else None,
+        extra_headers=[("X-Shopmail-Notification", message.notification)],
+    )
+    return Composed(rendered.subject, rendered.text, rendered.html, raw, version)

@@ -1,0 +1,296 @@
+"""The delivery worker: claim due messages, compose them once, send them, record each outcome.
+
+* Claims are atomic: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer IMMEDIATE
+  transaction on SQLite. A claim is a lease; one left by a dead (or frozen) worker is taken
+  over when it expires (``SHOPMAIL_CLAIM_TIMEOUT`` seconds, default 300).
+* New mail goes first (priority, then fewest attempts, then due time), so a backlog of
+  deferred mail never starves it. A commit that queues mail wakes the in-process worker at
+  once; separate worker processes poll every ``poll`` seconds (0.5 by default).
+* Outcomes are written after the server's reply, in short transactions; nothing is marked
+  sent that the server did not accept. A crash between the reply and the write means the
+  message is sent again later with the same Message-ID and bytes (at-least-once).
+* A message whose template cannot render is ``held`` with the reason and never blocks others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings as django_settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from shopmail.domain.retry import Outcome, RetryPolicy
+from shopmail.mail import compose as compose_mod
+from shopmail.mail.models import Attempt, Message, Payload, Status
+from shopmail.mail.outbox import WAKE
+from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
+from shopmail.store.models import StoreSettings
+
+log = logging.getLogger("shopmail.worker")
+T = TypeVar("T")
+
+
+def claim_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=float(os.environ.get("SHOPMAIL_CLAIM_TIMEOUT", "300")))
+
+
+def retry_policy() -> RetryPolicy:
+    lifetime = float(os.environ.get("SHOPMAIL_RETRY_LIFETIME", str(3 * 86400)))
+    initial = float(os.environ.get("SHOPMAIL_RETRY_INITIAL", "60"))
+    return RetryPolicy(
+        initial=dt.timedelta(seconds=initial),
+        lifetime=dt.timedelta(seconds=lifetime),
+        max_delay=dt.timedelta(seconds=max(initial, float(os.environ.get("SHOPMAIL_RETRY_MAX", "3600")))),
+    )
+
+
+def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
+    """Atomically take up to ``limit`` due messages for this worker."""
+    now = now or timezone.now()
+    due = Q(status__in=(Status.QUEUED, Status.DEFERRED), due_at__lte=now) | Q(
+        status=Status.SENDING, claimed_until__lt=now
+    )
+    with transaction.atomic():
+        query = Message.objects.filter(due).order_by("priority", "attempts", "due_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True)
+        ids = list(query.values_list("pk", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(pk__in=ids).update(
+                status=Status.SENDING, claimed_by=worker_id, claimed_until=now + claim_timeout()
+            )
+    return ids
+
+
+@dataclass
+class Prepared:
+    envelopes: list[Envelope] = field(default_factory=list)
+    held: int = 0
+
+
+def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
+    """Compose what has not been composed yet; hold what cannot be rendered."""
+    prepared = Prepared()
+    payloads = {p.pk: p for p in Payload.objects.filter(pk__in=ids)}
+    for message in Message.objects.filter(pk__in=ids).order_by("priority", "id"):
+        payload = payloads[message.pk]
+        if payload.raw is None:
+            try:
+                composed = compose_mod.compose(message, payload, store)
+            except Exception as exc:  # any failure to build this one message holds it, nothing else
+                reason = f"{type(exc).__name__}: {exc}"
+                problems = getattr(exc, "problems", None)
+                if problems:
+                    reason = "; ".join(
+                        f"{p.part} line {p.line}: {p.reason}" if p.line else f"{p.part}: {p.reason}"
+                        for p in problems
+                    )
+                Message.objects.filter(pk=message.pk).update(
+                    status=Status.HELD, last_error=reason[:2000], claimed_by="", claimed_until=None
+                )
+                log.warning("message held: %s", reason, extra={"message_id": message.pk})
+                prepared.held += 1
+                continue
+            payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
+            payload.raw, payload.template_version = composed.raw, composed.version
+            payload.save(update_fields=["subject", "text", "html", "raw", "template_version"])
+        prepared.envelopes.append(
+            Envelope(str(message.pk), store.from_email, (message.to_email,), bytes(payload.raw or b""))
+        )
+    return prepared
+
+
+def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -> dict[str, int]:
+    """Write each outcome (after the server's reply) and the attempt log."""
+    now = timezone.now()
+    tally = {"sent": 0, "deferred": 0, "failed": 0}
+    by_id = {int(r.key): r for r in results}
+    with transaction.atomic():
+        messages = {m.pk: m for m in Message.objects.filter(pk__in=list(by_id))}
+        attempts = []
+        for pk, result in by_id.items():
+            message = messages[pk]
+            message.attempts += 1
+            message.claimed_by, message.claimed_until = "", None
+            reply = result.reply[:4000]
+            if result.rejected:
+                reply += "\n" + "\n".join(
+                    f"rejected {r.recipient}: {r.code} {r.reply}" for r in result.rejected
+                )
+            if result.outcome == Outcome.SENT:
+                message.status, message.sent_at, message.last_error = Status.SENT, now, ""
+                tally["sent"] += 1
+            elif result.outcome == Outcome.DEFER and not policy.gives_up(message.created_at, now):
+                message.status = Status.DEFERRED
+                message.due_at = now + policy.next_delay(message.attempts)
+                message.last_error = reply
+                tally["deferred"] += 1
+            else:
+                message.status, message.last_error = Status.FAILED, reply
+                tally["failed"] += 1
+            attempts.append(
+                Attempt(
+                    message=message,
+                    at=now,
+                    outcome=str(result.outcome),
+                    code=result.code,
+                    reply=reply,
+                    worker=worker_id,
+                )
+            )
+            log.info("message %s %s %s", pk, message.status, result.code or "", extra={"message_id": pk})
+        Message.objects.bulk_update(
+            list(messages.values()),
+            ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"],
+        )
+        Attempt.objects.bulk_create(attempts)
+    return tally
+
+
+def release(ids: Sequence[int], reason: str) -> None:
+    """Give claimed messages back untouched (a configuration error is not their fault)."""
+    Message.objects.filter(pk__in=list(ids), status=Status.SENDING).update(
+        status=Status.QUEUED,
+        claimed_by="",
+        claimed_until=None,
+        due_at=timezone.now() + dt.timedelta(seconds=15),
+        last_error=reason[:2000],
+    )
+
+
+@dataclass
+class WorkerState:
+    """What the worker is doing, for `/metrics`, the dashboard and logs."""
+
+    worker_id: str = ""
+    transport: str = ""
+    config_error: str = ""
+    totals: dict[str, int] = field(default_factory=lambda: {"sent": 0, "deferred": 0, "failed": 0, "held": 0})
+
+
+STATE = WorkerState()
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        concurrency: int = 4,
+        batch_size: int | None = None,
+        poll: float = 0.5,
+        stop: threading.Event | None = None,
+    ):
+        self.concurrency = max(1, concurrency)
+        self.batch_size = batch_size or max(20, self.concurrency * 25)
+        self.poll = poll
+        self.stop = stop or threading.Event()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.policy = retry_policy()
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmail-db")
+        self._transport: Transport | None = None
+        self._transport_config: dict[str, Any] | None = None
+        STATE.worker_id = self.worker_id
+
+    async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, fn, *args)
+
+    async def _current_transport(self, store: StoreSettings) -> Transport:
+        config = dict(store.transport)
+        if config.get("kind") == "smtp":
+            config.setdefault("pool_size", self.concurrency)
+        if self._transport is None or config != self._transport_config:
+            if self._transport is not None:
+                await self._transport.close()
+            self._transport = make_transport(config, django_settings.DATA_DIR)
+            self._transport_config = config
+            STATE.transport = str(config.get("kind"))
+        return self._transport
+
+    async def run_once(self) -> int:
+        """Claim, send and record one batch; returns how many messages were claimed."""
+        store = await self._in_db(StoreSettings.load)
+        ids = await self._in_db(claim, self.worker_id, self.batch_size)
+        if not ids:
+            return 0
+        prepared = await self._in_db(prepare, ids, store)
+        STATE.totals["held"] += prepared.held
+        if not prepared.envelopes:
+            return len(ids)
+        try:
+            transport = await self._current_transport(store)
+            results = await transport.send_many(prepared.envelopes)
+        except TransportConfigError as exc:
+            done = [r for r in exc.results if r is not None]
+            if done:
+                await self._in_db(record, done, self.worker_id, self.policy)
+            untouched = [
+                int(e.key)
+                for e, r in zip(
+                    prepared.envelopes, exc.results or [None] * len(prepared.envelopes), strict=False
+                )
+                if r is None
+            ]
+            await self._in_db(release, untouched or [int(e.key) for e in prepared.envelopes], str(exc))
+            STATE.config_error = str(exc)
+            log.error("transport configuration error, messages stay queued: %s", exc)
+            await asyncio.sleep(min(5.0, self.poll * 10))
+            return len(ids)
+        except (ValueError, OSError) as exc:
+            await self._in_db(release, [int(e.key) for e in prepared.envelopes], f"transport: {exc}")
+            STATE.config_error = str(exc)
+            log.error("transport could not be set up, messages stay queued: %s", exc)
+            await asyncio.sleep(min(5.0, self.poll * 10))
+            return len(ids)
+        STATE.config_error = ""
+        tally = await self._in_db(record, results, self.worker_id, self.policy)
+        for key, count in tally.items():
+            STATE.totals[key] += count
+        return len(ids)
+
+    async def run(self, once: bool = False) -> None:
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not self.stop.is_set():
+                claimed = await self.run_once()
+                if claimed:
+                    continue
+                if once:
+                    break
+                await asyncio.get_running_loop().run_in_executor(None, WAKE.wait, self.poll)
+                WAKE.clear()
+        finally:
+            if self._transport is not None:
+                await self._transport.close()
+            await self._in_db(close_old_connections)
+            await self._in_db(connection.close)
+            self._db.shutdown(wait=True)
+            log.info("worker %s stopped", self.worker_id)
+
+
+def run_in_thread(stop: threading.Event, concurrency: int = 4) -> threading.Thread:
+    """The worker inside `shopmail serve`: its own thread and event loop."""
+
+    def target() -> None:
+        asyncio.run(Worker(concurrency=concurrency, stop=stop).run())
+
+    thread = threading.Thread(target=target, name="shopmail-worker", daemon=True)
+    thread.start()
+    return thread
+
+
+def drain(concurrency: int = 4) -> None:
+    """Send everything that is due now and return (``shopmail worker --once``; tests)."""
+    asyncio.run(Worker(concurrency=concurrency).run(once=True))

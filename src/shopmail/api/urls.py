@@ -1,11 +1,12 @@
 """Every API router, mounted on the one NinjaAPI."""
 
-from shopmail.api import events, ingest, messages, settings
+from shopmail.api import events, ingest, messages, settings, templates
 from shopmail.api.base import api
 
 api.add_router("", ingest.router)
 api.add_router("", settings.router)
 api.add_router("", events.router)
 api.add_router("", messages.router)
+api.add_router("", templates.router)
 
 __all__ = ["api"]

@@ -42,13 +42,18 @@ def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_message(
-    message: Message, payload: Payload, settings: StoreSettings
+    message: Message,
+    payload: Payload,
+    settings: StoreSettings,
+    source: rendering.TemplateSource | None = None,
 ) -> tuple[rendering.Rendered, str]:
     context = payload.context
     order = context.get("order")
     customer = context.get("customer") or (order or {}).get("customer")
     order_id = context.get("order_id")
-    source, version = templates.current(message.notification, payload.language)
+    version = "preview"
+    if source is None:
+        source, version = templates.current(message.notification, payload.language)
     built = rendering.build_context(
         message.notification,
         language=payload.language,

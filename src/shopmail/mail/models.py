@@ -17,9 +17,8 @@ class Status(models.TextChoices):
 
 
 class Priority(models.IntegerChoices):
-    ORDER = 0
-    STAFF = 1
-    BULK = 5
+    ORDER = 0  # order and staff mail
+    BULK = 5  # newsletters: only when no order mail is due
 
 
 class Message(models.Model):

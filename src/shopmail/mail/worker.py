@@ -3,8 +3,8 @@
 * Claims are atomic: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer IMMEDIATE
   transaction on SQLite. A claim is a lease; one left by a dead (or frozen) worker is taken
   over when it expires (``SHOPMAIL_CLAIM_TIMEOUT`` seconds, default 300).
-* New mail goes first (priority, then fewest attempts, then due time), so a backlog of
-  deferred mail never starves it. A commit that queues mail wakes the in-process worker at
+* Order and staff mail go before bulk mail (priority), and within that new mail goes before
+  retries, so a backlog of deferred mail never starves it. A commit that queues mail wakes the in-process worker at
   once; separate worker processes poll every ``poll`` seconds (0.5 by default).
 * Outcomes are written after the server's reply, in short transactions; nothing is marked
   sent that the server did not accept. A crash between the reply and the write means the
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from shopmail.domain.retry import Outcome, RetryPolicy
@@ -63,7 +63,8 @@ def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[in
         status=Status.SENDING, claimed_until__lt=now
     )
     with transaction.atomic():
-        query = Message.objects.filter(due).order_by("priority", "attempts", "due_at", "id")
+        fresh_first = Case(When(attempts=0, then=Value(0)), default=Value(1))
+        query = Message.objects.filter(due).order_by("priority", fresh_first, "due_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True)
         ids = list(query.values_list("pk", flat=True)[:limit])
@@ -170,6 +171,11 @@ def release(ids: Sequence[int], reason: str) -> None:
     )
 
 
+def _close_connection() -> None:
+    close_old_connections()
+    connection.close()  # looked up here, in the worker's database thread
+
+
 @dataclass
 class WorkerState:
     """What the worker is doing, for `/metrics`, the dashboard and logs."""
@@ -274,8 +280,7 @@ class Worker:
         finally:
             if self._transport is not None:
                 await self._transport.close()
-            await self._in_db(close_old_connections)
-            await self._in_db(connection.close)
+            await self._in_db(_close_connection)
             self._db.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)
 

@@ -124,7 +124,7 @@ def handle(event_type: Any, data: Any) -> dict[str, Any]:
                     "custom_message": "",
                 },
                 order=order,
-                priority=Priority.STAFF,
+                priority=Priority.ORDER,
                 reply_to=reply_to,
             )
             messages = outbox.queue([draft], settings)

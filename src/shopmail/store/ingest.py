@@ -357,7 +357,7 @@ class _Planner:
                     else outbox.language_for(customer, self.settings),
                     context=context,
                     order=order,
-                    priority=Priority.STAFF if staff else Priority.ORDER,
+                    priority=Priority.ORDER,
                     reply_to=customer["email"] if staff else "",
                 )
             )

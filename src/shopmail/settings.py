@@ -122,7 +122,7 @@ NINJA_PAGINATION_PER_PAGE = 50
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"shopmail": {"handlers": ["console"], "level": "INFO"}},
+    "formatters": {"json": {"()": "shopmail.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {"shopmail": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

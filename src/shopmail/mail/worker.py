@@ -152,7 +152,17 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
                     worker=worker_id,
                 )
             )
-            log.info("message %s %s %s", pk, message.status, result.code or "", extra={"message_id": pk})
+            log.info(
+                "message %s %s",
+                pk,
+                message.status,
+                extra={
+                    "message_id": pk,
+                    "status": message.status,
+                    "code": result.code,
+                    "attempt": message.attempts,
+                },
+            )
         Message.objects.bulk_update(
             list(messages.values()),
             ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"],

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             f"  API docs:      {url}/api/docs\n"
             f"  Transport:     {store.transport.get('kind')}"
             + (
-                f" (mail is written to {settings.DATA_DIR / 'outbox'})"
+                f" (mail is written to {settings.DATA_DIR / 'captured-mail'})"
                 if store.transport.get("kind") == "capture"
                 else ""
             )

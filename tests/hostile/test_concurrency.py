@@ -1,0 +1,106 @@
+"""Duplicates and concurrency against a real `shopmail serve`: one message per fact, always."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from factories import evolve, order
+
+from shopmail.mail.models import Message
+from shopmail.store.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def parallel(calls):
+    results = [None] * len(calls)
+
+    def run(i, call):
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_same_order_put_five_times_in_parallel(server, api_key):
+    srv = server("--no-worker")
+    snap = order("77", status="processing")
+    results = parallel([lambda: srv.request("PUT", "/orders/77", api_key, snap) for _ in range(5)])
+    assert [status for status, _ in results] == [200] * 5
+    assert Counter(Message.objects.values_list("notification", flat=True)) == {
+        "order_confirmed": 1,
+        "admin_order_placed": 1,
+    }
+    assert sum(len(body["messages"]) for _, body in results) == 2
+
+
+def test_same_order_put_five_times_in_sequence(server, api_key):
+    srv = server("--no-worker")
+    snap = order("78", status="pending")
+    for _ in range(5):
+        assert srv.request("PUT", "/orders/78", api_key, snap)[0] == 200
+    assert Message.objects.count() == 2
+
+
+def test_api_put_and_sync_with_the_same_change_at_once(server, api_key):
+    srv = server("--no-worker")
+    first = order("79", status="processing")
+    assert srv.request("PUT", "/orders/79", api_key, first)[0] == 200
+    change = evolve(first, 5, status="cancelled")
+    results = parallel(
+        [
+            lambda: srv.request("PUT", "/orders/79", api_key, change),
+            lambda: srv.request("POST", "/sync", api_key, {"orders": [change]}),
+        ]
+    )
+    assert [status for status, _ in results] == [200, 200]
+    assert Message.objects.filter(notification="order_cancelled").count() == 1
+
+
+def test_many_orders_in_parallel_no_database_locked(server, api_key):
+    srv = server("--no-worker")
+    calls = [
+        lambda i=i: srv.request("PUT", f"/orders/p{i}", api_key, order(f"p{i}", status="processing"))
+        for i in range(40)
+    ]
+    results = parallel(calls)
+    assert all(status == 200 for status, _ in results), [body for status, body in results if status != 200]
+    assert Order.objects.count() == 40 and Message.objects.count() == 80
+
+
+def test_ingest_killed_midway_leaves_nothing_half_written(server, api_key):
+    srv = server("--no-worker")
+    orders = [order(f"k{i}", status="processing") for i in range(3000)]
+    outcome = {}
+
+    def sync():
+        try:
+            outcome["result"] = srv.request("POST", "/sync", api_key, {"orders": orders}, timeout=300)
+        except OSError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=sync)
+    thread.start()
+    import time
+
+    time.sleep(1.0)  # the request is being ingested
+    srv.kill()
+    thread.join()
+    stored = Order.objects.count()
+    assert stored in (0, 3000)  # all or nothing
+    assert Message.objects.filter(order__isnull=True).count() == 0
+    assert Message.objects.count() == 2 * stored
+    srv2 = server("--no-worker")
+    status, body = srv2.request("POST", "/sync", api_key, {"orders": orders}, timeout=300)
+    assert status == 200
+    assert Order.objects.count() == 3000
+    assert Counter(Message.objects.values_list("notification", flat=True)) == {
+        "order_confirmed": 3000,
+        "admin_order_placed": 3000,
+    }

@@ -1,0 +1,269 @@
+"""The notification registry: every e-mail shopmail sends, and what its templates may use.
+
+Plain data, no Django. The control panel lists these keys with their descriptions, the
+template editor refuses variables a notification does not offer, and ``docs/templates.md``
+documents the same names (a test keeps the two in step).
+
+Variables are named by dotted paths. ``top_level`` of a notification is the set of names a
+template may read from its context; the dotted paths below them document the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Audience = Literal["customer", "staff"]
+
+LANGUAGES = ("en", "nb", "de")
+DEFAULT_LANGUAGE = "en"
+
+#: Order-update rules (SPEC section 4): key -> what fires it, for the control panel.
+ORDER_UPDATE_RULES: dict[str, str] = {
+    "status_changed": "The order status changes (other than to pending, confirmed or cancelled).",
+    "delivery_note_printed": "The delivery note is printed.",
+    "picked": "The order has been picked in the warehouse.",
+    "shipment_number_entered": "An existing shipment gets a tracking number.",
+    "delivered_quantity_changed": "A line's delivered quantity changes.",
+    "expected_delivery_date_changed": "A not fully delivered line's expected delivery date changes.",
+    "back_in_stock": "A back-ordered product of an open order is back in stock.",
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    description: str
+
+
+def _vars(*pairs: tuple[str, str]) -> tuple[Variable, ...]:
+    return tuple(Variable(name, description) for name, description in pairs)
+
+
+#: Offered to every template.
+COMMON_VARIABLES = _vars(
+    ("company_name", "The store's name."),
+    ("company_url", "The store's web address."),
+    ("today", "Today's date, formatted for the e-mail's language."),
+    ("language", "The e-mail's language code: en, nb or de."),
+    ("store.company_name", "The store's name (same as company_name)."),
+    ("store.company_url", "The store's web address (same as company_url)."),
+    ("store.brand_color", "The brand colour as #rrggbb, default #1f6feb."),
+    ("store.from_name", "The sender name of the store's e-mails."),
+    ("customer.full_name", "First and last name; empty when unknown."),
+    ("customer.first_name", "First name; empty when unknown."),
+    ("customer.last_name", "Last name; empty when unknown."),
+    ("customer.email", "E-mail address."),
+    ("customer.phone", "Phone number; empty when unknown."),
+    ("customer.country", "Country code; empty when unknown."),
+    ("customer.language", "Preferred language code."),
+    ("custom_message", "A personal message staff added when sending; empty when none."),
+)
+
+#: Offered to every notification that is about an order.
+ORDER_VARIABLES = _vars(
+    ("order.id", "The shop's order id."),
+    ("order.number", "The order number shown to the customer."),
+    ("order.date", "The order date, formatted for the language."),
+    ("order.status", "The shop's status slug, e.g. processing."),
+    ("order.status_label", "The status in words, e.g. Awaiting payment."),
+    ("order.currency", "ISO currency code, e.g. EUR."),
+    ("order.expected_delivery_date", "The order's expected delivery date, formatted; empty when unknown."),
+    ("order.lines", "The order lines (fields below)."),
+    ("order.lines[].id", "The line id."),
+    ("order.lines[].name", "Product name."),
+    ("order.lines[].sku", "Product SKU."),
+    ("order.lines[].quantity", "Quantity ordered (a number)."),
+    ("order.lines[].unit_price", "Unit price, formatted with the currency."),
+    ("order.lines[].line_total", "Quantity times unit price, formatted."),
+    ("order.lines[].delivered_quantity", "Quantity delivered so far (a number)."),
+    ("order.lines[].shipped_quantity", "Quantity shipped so far (a number)."),
+    ("order.lines[].backordered", "True when the line waits for stock."),
+    ("order.lines[].expected_delivery_date", "Expected delivery date, formatted; empty when unknown."),
+    ("order.lines[].download", "For downloadable products, else empty: url, license_keys, instructions."),
+    ("order.lines[].download.url", "Download link."),
+    ("order.lines[].download.license_keys", "List of licence keys."),
+    ("order.lines[].download.instructions", "How to install or use the product."),
+    ("order.totals.subtotal", "Subtotal, formatted."),
+    ("order.totals.shipping", "Shipping, formatted."),
+    ("order.totals.tax", "Tax, formatted."),
+    ("order.totals.total", "Total, formatted."),
+    ("order.shipments", "The order's shipments (same fields as shipment)."),
+    (
+        "order.shipping_address",
+        "Shipping address: name, company, address1, address2, postcode, city,"
+        " region, country, phone, and lines (the address as a list of lines).",
+    ),
+    ("order.billing_address", "Billing address, same fields as the shipping address."),
+    ("shipment", "The new shipment, for shipment notices; empty otherwise."),
+    ("shipment.id", "Shipment id."),
+    ("shipment.carrier", "Carrier name, e.g. UPS."),
+    ("shipment.tracking_number", "Tracking number; empty when none."),
+    ("shipment.tracking_url", "Tracking link; empty when none."),
+    ("shipment.shipped_at", "Date shipped, formatted."),
+    ("shipment.drop_shipper", "Who shipped it, when not the store itself; empty otherwise."),
+    ("shipment.lines", "What it contains: line_id, name, sku, quantity."),
+    ("changes", "The order-update changes found (fields below); empty list when none."),
+    ("changes[].rule", "The rule key, e.g. picked."),
+    ("changes[].description", "The change in the customer's language."),
+    ("changes[].before", "The value before, formatted; empty when none."),
+    ("changes[].after", "The value after, formatted; empty when none."),
+    ("changes[].line", "The order line concerned (fields as order.lines), or empty."),
+    ("order_url", "Link to the order on My page, working without logging in."),
+)
+
+_REMAINING = (
+    "remaining",
+    "What is still to ship: id, name, sku, quantity, expected_delivery_date, backordered.",
+)
+_ADMIN_URL = ("admin_url", "Link to the matter in the control panel.")
+_RMA = (
+    "rma",
+    "The return request: id, number, status, reason, comment, requested_at,"
+    " and lines (line_id, name, sku, quantity).",
+)
+_THREAD = ("thread", "The help-desk thread: id, subject, url, order_number.")
+
+
+@dataclass(frozen=True)
+class Notification:
+    key: str
+    audience: Audience
+    description: str
+    about_order: bool
+    extras: tuple[Variable, ...] = ()
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        """Every variable a template of this notification may use, as dotted paths."""
+        return COMMON_VARIABLES + (ORDER_VARIABLES if self.about_order else ()) + self.extras
+
+    @property
+    def variable_names(self) -> tuple[str, ...]:
+        return tuple(variable.name for variable in self.variables)
+
+    @property
+    def top_level(self) -> frozenset[str]:
+        """The names a template may read from its context."""
+        return frozenset(_root(name) for name in self.variable_names)
+
+    @property
+    def extra_names(self) -> tuple[str, ...]:
+        return tuple(variable.name for variable in self.extras)
+
+
+def _root(name: str) -> str:
+    return name.split(".", 1)[0].split("[", 1)[0]
+
+
+def _n(
+    key: str, audience: Audience, description: str, about_order: bool, *extras: tuple[str, str]
+) -> Notification:
+    return Notification(key, audience, description, about_order, _vars(*extras))
+
+
+_ALL = (
+    _n(
+        "order_received",
+        "customer",
+        "A new order arrives awaiting payment or processing (status pending).",
+        True,
+    ),
+    _n(
+        "order_confirmed",
+        "customer",
+        "A new order is confirmed, or leaves pending; with download links, licence keys and instructions.",
+        True,
+    ),
+    _n(
+        "order_backorder_choice",
+        "customer",
+        "Some lines are back-ordered: the customer chooses one shipment or several.",
+        True,
+        ("backorder_choice_urls.one_shipment", "Link: wait and ship everything together."),
+        ("backorder_choice_urls.split_shipments", "Link: ship what is ready now, the rest later."),
+        _REMAINING,
+    ),
+    _n(
+        "order_partially_shipped",
+        "customer",
+        "Part of the order shipped: what, how, and what follows.",
+        True,
+        _REMAINING,
+    ),
+    _n("order_shipped", "customer", "Everything in the order has now shipped.", True),
+    _n("order_cancelled", "customer", "The order was cancelled.", True),
+    _n("order_updated", "customer", "One e-mail listing the order-update changes found.", True, _REMAINING),
+    _n("rma_approved", "customer", "Staff approved a return request, with their comment.", True, _RMA),
+    _n("rma_denied", "customer", "Staff declined a return request, with their comment.", True, _RMA),
+    _n(
+        "password_reset",
+        "customer",
+        "A one-time link to set a new My page password.",
+        False,
+        ("reset_url", "The one-time link to choose a new password."),
+    ),
+    _n(
+        "helpdesk_reply",
+        "customer",
+        "Staff replied to the customer's help-desk thread.",
+        False,
+        _THREAD,
+        ("message", "The reply: author, body, date."),
+    ),
+    _n(
+        "account_invite",
+        "customer",
+        "An invitation to set a My page password.",
+        False,
+        ("invite_url", "The link to set a password."),
+    ),
+    _n(
+        "newsletter",
+        "customer",
+        "A newsletter to customers who opted in.",
+        False,
+        ("newsletter", "The newsletter: subject, html (trusted HTML from staff), text."),
+        ("unsubscribe_url", "One-click unsubscribe link."),
+    ),
+    _n("admin_order_placed", "staff", "A new order arrived.", True, _ADMIN_URL),
+    _n("admin_customer_registered", "staff", "A customer registered.", False, _ADMIN_URL),
+    _n("admin_rma_requested", "staff", "A customer asks for a return authorisation.", True, _RMA, _ADMIN_URL),
+    _n(
+        "admin_contact_message",
+        "staff",
+        "Someone used the contact form (Reply-To is the sender).",
+        False,
+        ("message", "The message: name, email, subject, body, order_number, date."),
+        _ADMIN_URL,
+    ),
+    _n(
+        "admin_helpdesk_message",
+        "staff",
+        "A customer posted to the help desk.",
+        False,
+        _THREAD,
+        ("message", "The post: author, body, date."),
+        _ADMIN_URL,
+    ),
+    _n(
+        "admin_affiliate_signup",
+        "staff",
+        "A new affiliate signed up.",
+        False,
+        ("affiliate", "The affiliate: name, email, website, and details (label, value) of any other fields."),
+        _ADMIN_URL,
+    ),
+)
+
+NOTIFICATIONS: dict[str, Notification] = {notification.key: notification for notification in _ALL}
+CUSTOMER_NOTIFICATIONS = tuple(key for key, n in NOTIFICATIONS.items() if n.audience == "customer")
+STAFF_NOTIFICATIONS = tuple(key for key, n in NOTIFICATIONS.items() if n.audience == "staff")
+
+
+def get(key: str) -> Notification:
+    """The notification named ``key``; KeyError naming it when there is none."""
+    try:
+        return NOTIFICATIONS[key]
+    except KeyError:
+        raise KeyError(f"unknown notification {key!r}") from None

@@ -25,6 +25,11 @@ INSTALLED_APPS = [
     "shopmail.store",
     "shopmail.mail",
     "shopmail.api",
+    "shopmail.panel",
+    "shopmail.account",
+    "shopmail.support",
+    "shopmail.newsletter",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -36,7 +41,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling per account (django-axes): 5 failures lock that username for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+LOGIN_URL = "/admin/login/"
 
 ROOT_URLCONF = "shopmail.urls"
 WSGI_APPLICATION = "shopmail.wsgi.application"

@@ -1,7 +1,7 @@
 """URL map: the API, health and metrics (the panel and My page mount here as they land)."""
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from shopmail.api.urls import api
 from shopmail.mail.metrics import metrics_view
@@ -19,4 +19,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("admin/", include("shopmail.panel.urls")),
+    path("account/", include("shopmail.account.urls")),
+    path("", include("shopmail.support.urls")),
+    path("", include("shopmail.newsletter.urls")),
 ]

@@ -88,6 +88,9 @@ def compose(message: Message, payload: Payload, settings: StoreSettings) -> Comp
         html=rendered.html,
         date=timezone.now(),
         reply_to=mime.Address(reply_to) if reply_to else None,
-        extra_headers=[("X-Shopmail-Notification", message.notification)],
+        extra_headers=[
+            ("X-Shopmail-Notification", message.notification),
+            *map(tuple, payload.context.get("headers") or ()),
+        ],
     )
     return Composed(rendered.subject, rendered.text, rendered.html, raw, version)

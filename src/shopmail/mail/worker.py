@@ -37,6 +37,7 @@ from shopmail.mail import compose as compose_mod
 from shopmail.mail.models import Attempt, Message, Payload, Status
 from shopmail.mail.outbox import WAKE
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
+from shopmail.store import feed
 from shopmail.store.models import StoreSettings
 
 log = logging.getLogger("shopmail.worker")
@@ -120,7 +121,7 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     tally = {"sent": 0, "deferred": 0, "failed": 0}
     by_id = {int(r.key): r for r in results}
     with transaction.atomic():
-        messages = {m.pk: m for m in Message.objects.filter(pk__in=list(by_id))}
+        messages = {m.pk: m for m in Message.objects.select_related("order").filter(pk__in=list(by_id))}
         attempts = []
         for pk, result in by_id.items():
             message = messages[pk]
@@ -142,6 +143,24 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
             else:
                 message.status, message.last_error = Status.FAILED, reply
                 tally["failed"] += 1
+                feed.record(
+                    "message.failed",
+                    {
+                        "message": pk,
+                        "notification": message.notification,
+                        "to": message.to_email,
+                        "order": message.order.external_id if message.order else None,
+                        "reply": reply[:500],
+                        "attempts": message.attempts,
+                    },
+                )
+                log.error(
+                    "message %s failed after %s attempt(s): %s",
+                    pk,
+                    message.attempts,
+                    reply[:200],
+                    extra={"message_id": pk},
+                )
             attempts.append(
                 Attempt(
                     message=message,

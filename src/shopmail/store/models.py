@@ -150,3 +150,11 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ("at", "id")
         indexes = [models.Index(fields=("order", "at"))]
+
+
+class FeedEvent(models.Model):
+    """One entry of the feed the shop reads back (customer.updated, rma.decided, ...)."""
+
+    type = models.CharField(max_length=40)
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict)

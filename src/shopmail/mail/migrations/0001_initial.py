@@ -6,75 +6,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('outcome', models.CharField(max_length=10)),
-                ('code', models.IntegerField(blank=True, null=True)),
-                ('reply', models.TextField(blank=True, default='')),
-                ('worker', models.CharField(blank=True, default='', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("outcome", models.CharField(max_length=10)),
+                ("code", models.IntegerField(blank=True, null=True)),
+                ("reply", models.TextField(blank=True, default="")),
+                ("worker", models.CharField(blank=True, default="", max_length=64)),
             ],
             options={
-                'ordering': ('at', 'id'),
+                "ordering": ("at", "id"),
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200, unique=True)),
-                ('notification', models.CharField(db_index=True, max_length=40)),
-                ('to_email', models.CharField(db_index=True, max_length=254)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('deferred', 'Deferred'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('held', 'Held')], default='queued', max_length=10)),
-                ('priority', models.SmallIntegerField(default=0)),
-                ('due_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_by', models.CharField(blank=True, default='', max_length=64)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.IntegerField(default=0)),
-                ('message_id', models.CharField(blank=True, default='', max_length=250)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200, unique=True)),
+                ("notification", models.CharField(db_index=True, max_length=40)),
+                ("to_email", models.CharField(db_index=True, max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("deferred", "Deferred"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("held", "Held"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("priority", models.SmallIntegerField(default=0)),
+                ("due_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_by", models.CharField(blank=True, default="", max_length=64)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.IntegerField(default=0)),
+                ("message_id", models.CharField(blank=True, default="", max_length=250)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
             ],
         ),
         migrations.CreateModel(
-            name='TemplateVersion',
+            name="TemplateVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('notification', models.CharField(max_length=40)),
-                ('language', models.CharField(max_length=8)),
-                ('subject', models.TextField(blank=True, default='')),
-                ('text', models.TextField(blank=True, default='')),
-                ('html', models.TextField(blank=True, default='')),
-                ('restored_default', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.CharField(blank=True, default='', max_length=254)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("notification", models.CharField(max_length=40)),
+                ("language", models.CharField(max_length=8)),
+                ("subject", models.TextField(blank=True, default="")),
+                ("text", models.TextField(blank=True, default="")),
+                ("html", models.TextField(blank=True, default="")),
+                ("restored_default", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_by", models.CharField(blank=True, default="", max_length=254)),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
+                "ordering": ("-created_at", "-id"),
             },
         ),
         migrations.CreateModel(
-            name='Payload',
+            name="Payload",
             fields=[
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='payload', serialize=False, to='mail.message')),
-                ('language', models.CharField(default='en', max_length=8)),
-                ('context', models.JSONField(default=dict)),
-                ('reply_to', models.CharField(blank=True, default='', max_length=254)),
-                ('subject', models.TextField(blank=True, default='')),
-                ('text', models.TextField(blank=True, default='')),
-                ('html', models.TextField(blank=True, default='')),
-                ('raw', models.BinaryField(blank=True, null=True)),
-                ('template_version', models.CharField(blank=True, default='', max_length=64)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="payload",
+                        serialize=False,
+                        to="mail.message",
+                    ),
+                ),
+                ("language", models.CharField(default="en", max_length=8)),
+                ("context", models.JSONField(default=dict)),
+                ("reply_to", models.CharField(blank=True, default="", max_length=254)),
+                ("subject", models.TextField(blank=True, default="")),
+                ("text", models.TextField(blank=True, default="")),
+                ("html", models.TextField(blank=True, default="")),
+                ("raw", models.BinaryField(blank=True, null=True)),
+                ("template_version", models.CharField(blank=True, default="", max_length=64)),
             ],
         ),
     ]

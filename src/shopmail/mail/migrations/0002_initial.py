@@ -5,40 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('mail', '0001_initial'),
-        ('store', '0001_initial'),
+        ("mail", "0001_initial"),
+        ("store", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='order',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='store.order'),
+            model_name="message",
+            name="order",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="store.order"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='resend_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='mail.message'),
+            model_name="message",
+            name="resend_of",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="mail.message"
+            ),
         ),
         migrations.AddField(
-            model_name='attempt',
-            name='message',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='mail.message'),
+            model_name="attempt",
+            name="message",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="attempt_log", to="mail.message"
+            ),
         ),
         migrations.AddIndex(
-            model_name='templateversion',
-            index=models.Index(fields=['notification', 'language', 'created_at'], name='mail_tpl_idx'),
+            model_name="templateversion",
+            index=models.Index(fields=["notification", "language", "created_at"], name="mail_tpl_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['status', 'priority', 'due_at'], name='mail_claim_idx'),
+            model_name="message",
+            index=models.Index(fields=["status", "priority", "due_at"], name="mail_claim_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['order', 'created_at'], name='mail_order_idx'),
+            model_name="message",
+            index=models.Index(fields=["order", "created_at"], name="mail_order_idx"),
         ),
     ]

@@ -1,0 +1,6 @@
+"""URLs of the panel app."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "panel"
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -116,8 +116,10 @@ def preview(
     else:
         context = rendering.sample_context(notification, language)
         context.update({"company_name": settings.company_name, "company_url": settings.company_url})
+        version = "preview"
+        if source is None:
+            source, version = templates.current(notification, language)
         rendered = rendering.render(notification, language, context, source)
-        version = "sample"
     return {
         "notification": notification,
         "language": language,

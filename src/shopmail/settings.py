@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "shopmail.api.middleware.JsonApiErrors",
 ]
 
 AUTHENTICATION_BACKENDS = [

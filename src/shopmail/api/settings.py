@@ -92,7 +92,7 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
             errors.append({"loc": ["body", "rules", key], "msg": "is not an order-update rule"})
     if errors:
         raise Rejected(errors)
-    for name, value in patch.model_dump(exclude_unset=True).items():
+    for name, value in patch.model_dump(exclude_unset=True, exclude_none=True).items():
         if name in ("notifications", "rules"):
             value = {**getattr(settings, name), **value}
         elif name == "transport":

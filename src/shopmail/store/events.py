@@ -67,7 +67,7 @@ EVENTS: dict[str, tuple[type[_Event], str]] = {
 
 def handle(event_type: Any, data: Any) -> dict[str, Any]:
     """Validate and act on one event; returns ``{"type", "messages": [...]}``."""
-    if event_type not in EVENTS:
+    if not isinstance(event_type, str) or event_type not in EVENTS:
         raise Rejected([{"loc": ["body", "type"], "msg": f"must be one of {', '.join(sorted(EVENTS))}"}])
     model, notification = EVENTS[event_type]
     try:

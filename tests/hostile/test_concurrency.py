@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 
 import pytest
-from factories import evolve, order
 
+from factories import evolve, order
 from shopmail.mail.models import Message
 from shopmail.store.models import Order
 
@@ -97,7 +97,7 @@ def test_ingest_killed_midway_leaves_nothing_half_written(server, api_key):
     assert Message.objects.filter(order__isnull=True).count() == 0
     assert Message.objects.count() == 2 * stored
     srv2 = server("--no-worker")
-    status, body = srv2.request("POST", "/sync", api_key, {"orders": orders}, timeout=300)
+    status, _ = srv2.request("POST", "/sync", api_key, {"orders": orders}, timeout=300)
     assert status == 200
     assert Order.objects.count() == 3000
     assert Counter(Message.objects.values_list("notification", flat=True)) == {

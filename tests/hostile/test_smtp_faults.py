@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
 from factories import order
 from fixtures.delivery import set_due_now
-
 from shopmail.mail.models import Message, Status
 from shopmail.mail.worker import drain
 from shopmail.store.models import FeedEvent
@@ -28,9 +28,18 @@ def deliver_until_done(rounds=4):
         set_due_now()
 
 
-@pytest.mark.parametrize("stage,code", [
-    ("connect", 421), ("mail", 451), ("mail", 452), ("rcpt", 451), ("rcpt", 452), ("data", 451), ("dot", 451),
-])
+@pytest.mark.parametrize(
+    "stage,code",
+    [
+        ("connect", 421),
+        ("mail", 451),
+        ("mail", 452),
+        ("rcpt", 451),
+        ("rcpt", 452),
+        ("data", 451),
+        ("dot", 451),
+    ],
+)
 def test_temporary_failure_defers_then_delivers_once(api, smtp_store, smtp_server, stage, code):
     smtp_server.fail(stage, code=code, times=1)
     queue_two(api)

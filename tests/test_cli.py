@@ -7,8 +7,8 @@ import sys
 
 import pytest
 from django.core.management import CommandError, call_command
-from fixtures.delivery import database_url
 
+from fixtures.delivery import database_url
 from shopmail.cli import COMMANDS, USAGE, main
 
 

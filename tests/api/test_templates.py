@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from factories import order
 
+from factories import order
 from shopmail.mail import links
 from shopmail.mail.models import TemplateVersion
 
@@ -100,5 +100,5 @@ def test_order_url_is_signed_and_bound_to_its_order():
     assert links.order_from_token(token[:-2] + ("AA" if token[-2:] != "AA" else "BB")) is None
     assert links.order_from_token(links.backorder_token("10023", "one_shipment")) is None  # other salt
     assert "/account/order/" in links.order_url("10023")
-    payload, _, signature = token.partition(":")
+    _, _, signature = token.partition(":")
     assert links.order_from_token(links.order_token("10024").partition(":")[0] + ":" + signature) is None

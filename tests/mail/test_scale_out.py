@@ -7,9 +7,9 @@ import time
 from collections import Counter
 
 import pytest
+
 from factories import order
 from fixtures.delivery import shopmail_process
-
 from shopmail.mail.models import Message, Status
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

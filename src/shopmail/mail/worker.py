@@ -32,6 +32,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
 from shopmail.mail.models import Attempt, Message, Payload, Status
@@ -109,8 +110,13 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
             payload.raw, payload.template_version = composed.raw, composed.version
             payload.save(update_fields=["subject", "text", "html", "raw", "template_version"])
-        prepared.envelopes.append(
-            Envelope(str(message.pk), store.from_email, (message.to_email,), bytes(payload.raw or b""))
+        prepared.envelopes.append(  # envelope addresses as the headers have them (IDNA domains)
+            Envelope(
+                str(message.pk),
+                mime.normalize_email(store.from_email),
+                (mime.normalize_email(message.to_email),),
+                bytes(payload.raw or b""),
+            )
         )
     return prepared
 

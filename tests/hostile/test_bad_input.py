@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from factories import order
 
+from factories import order
 from shopmail.mail.models import Message, Status
 from shopmail.mail.worker import drain
 from shopmail.store.models import Order

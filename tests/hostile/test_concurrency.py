@@ -104,3 +104,35 @@ def test_ingest_killed_midway_leaves_nothing_half_written(server, api_key):
         "order_confirmed": 3000,
         "admin_order_placed": 3000,
     }
+
+
+def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server):
+    import signal
+    import time
+
+    from fixtures.delivery import shopmail_process
+
+    from shopmail.mail.models import Status
+    from shopmail.mail.worker import drain
+
+    api.post("/sync", {"orders": [order(f"f{i}", status="processing") for i in range(5)]})
+    smtp_server.stall(2, stage="dot", times=1)
+    frozen = shopmail_process("worker", "--concurrency", "1", env={"SHOPMAIL_CLAIM_TIMEOUT": "1"})
+    try:
+        smtp_server.wait_for(1, timeout=30)
+        frozen.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)  # its claim expires while it is frozen
+        drain()  # another worker takes the batch over
+        assert Message.objects.exclude(status=Status.SENT).count() == 0
+        frozen.send_signal(signal.SIGCONT)
+        time.sleep(3)
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        frozen.terminate()
+        frozen.wait(timeout=30)
+    assert Message.objects.exclude(status=Status.SENT).count() == 0
+    received = Counter(m.message_id for m in smtp_server.messages)
+    assert set(received) == set(Message.objects.values_list("message_id", flat=True))
+    # at most the chunk in flight when it froze (2 x concurrency) is sent twice, with the same Message-ID
+    assert max(received.values()) <= 2
+    assert sum(received.values()) <= len(received) + 2

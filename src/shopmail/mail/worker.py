@@ -121,8 +121,20 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     return prepared
 
 
+def renew(ids: Sequence[int], worker_id: str) -> set[int]:
+    """Extend this worker's lease on the messages it still holds; returns those ids."""
+    mine = Message.objects.filter(pk__in=list(ids), claimed_by=worker_id, status=Status.SENDING)
+    with transaction.atomic():
+        mine.update(claimed_until=timezone.now() + claim_timeout())
+        return set(mine.values_list("pk", flat=True))
+
+
 def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -> dict[str, int]:
-    """Write each outcome (after the server's reply) and the attempt log."""
+    """Write each outcome (after the server's reply) and the attempt log.
+
+    A message another worker took over meanwhile keeps the status that worker gives it; only
+    the attempt is logged, so a late "deferred" can never undo someone else's "sent".
+    """
     now = timezone.now()
     tally = {"sent": 0, "deferred": 0, "failed": 0}
     by_id = {int(r.key): r for r in results}
@@ -131,6 +143,19 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
         attempts = []
         for pk, result in by_id.items():
             message = messages[pk]
+            if message.claimed_by != worker_id or message.status != Status.SENDING:
+                attempts.append(
+                    Attempt(
+                        message=message,
+                        at=now,
+                        outcome=str(result.outcome),
+                        code=result.code,
+                        reply=f"(late reply; message taken over) {result.reply}"[:4000],
+                        worker=worker_id,
+                    )
+                )
+                del messages[pk]
+                continue
             message.attempts += 1
             message.claimed_by, message.claimed_until = "", None
             reply = result.reply[:4000]
@@ -196,9 +221,9 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     return tally
 
 
-def release(ids: Sequence[int], reason: str) -> None:
+def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
     """Give claimed messages back untouched (a configuration error is not their fault)."""
-    Message.objects.filter(pk__in=list(ids), status=Status.SENDING).update(
+    Message.objects.filter(pk__in=list(ids), status=Status.SENDING, claimed_by=worker_id).update(
         status=Status.QUEUED,
         claimed_by="",
         claimed_until=None,
@@ -236,6 +261,7 @@ class Worker:
     ):
         self.concurrency = max(1, concurrency)
         self.batch_size = batch_size or max(20, self.concurrency * 25)
+        self.chunk_size = self.concurrency * 2
         self.poll = poll
         self.stop = stop or threading.Event()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -271,27 +297,35 @@ class Worker:
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
             return len(ids)
+        results: list[SendResult] = []
+        pending = list(prepared.envelopes)
         try:
             transport = await self._current_transport(store)
-            results = await transport.send_many(prepared.envelopes)
+            while pending:
+                # Renew the lease chunk by chunk: a worker that was frozen past its lease finds the
+                # messages taken over and drops them, so at most one chunk is ever sent twice.
+                chunk, pending = pending[: self.chunk_size], pending[self.chunk_size :]
+                owned = await self._in_db(renew, [int(e.key) for e in chunk], self.worker_id)
+                chunk = [e for e in chunk if int(e.key) in owned]
+                if chunk:
+                    results += await transport.send_many(chunk)
         except TransportConfigError as exc:
-            done = [r for r in exc.results if r is not None]
+            done = results + [r for r in exc.results if r is not None]
             if done:
                 await self._in_db(record, done, self.worker_id, self.policy)
-            untouched = [
-                int(e.key)
-                for e, r in zip(
-                    prepared.envelopes, exc.results or [None] * len(prepared.envelopes), strict=False
-                )
-                if r is None
-            ]
-            await self._in_db(release, untouched or [int(e.key) for e in prepared.envelopes], str(exc))
+            attempted = {r.key for r in done}
+            untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
+            await self._in_db(release, untouched, str(exc), self.worker_id)
             STATE.config_error = str(exc)
             log.error("transport configuration error, messages stay queued: %s", exc)
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
         except (ValueError, OSError) as exc:
-            await self._in_db(release, [int(e.key) for e in prepared.envelopes], f"transport: {exc}")
+            if results:
+                await self._in_db(record, results, self.worker_id, self.policy)
+            attempted = {r.key for r in results}
+            untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
+            await self._in_db(release, untouched, f"transport: {exc}", self.worker_id)
             STATE.config_error = str(exc)
             log.error("transport could not be set up, messages stay queued: %s", exc)
             await asyncio.sleep(min(5.0, self.poll * 10))

@@ -111,7 +111,6 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
     import time
 
     from fixtures.delivery import shopmail_process
-
     from shopmail.mail.models import Status
     from shopmail.mail.worker import drain
 

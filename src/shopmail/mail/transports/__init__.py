@@ -1,0 +1,151 @@
+"""Transports: SMTP (pooled), sendmail and capture, behind one small protocol.
+
+``make_transport(config, data_dir)`` builds one from a plain dict::
+
+    {"kind": "smtp", "host": "mail.example.com", "port": 587, "security": "starttls",
+     "username": "shop", "password": "...", "timeout": 30, "pool_size": 4}
+    {"kind": "smtp", "url": "smtp://shop:p%40ss@mail.example.com?security=starttls"}
+    {"kind": "sendmail", "path": "/usr/sbin/sendmail"}
+    {"kind": "capture", "directory": "captured-mail"}   # relative to data_dir
+
+SMTP keys: host (required unless url), port (default from security),
+security ("none" | "starttls" | "tls", default "starttls"), username,
+password, timeout, pool_size, local_hostname, cafile (a PEM bundle to trust
+instead of the system's), url (``parse_smtp_url``; explicit keys override
+it). Unknown keys are refused, so a typo does not silently change behaviour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from shopmail.mail.transports.base import Envelope, Rejection, SendResult, Transport, TransportConfigError
+from shopmail.mail.transports.capture import CaptureTransport
+from shopmail.mail.transports.sendmail import SendmailTransport
+from shopmail.mail.transports.smtp import SmtpTransport
+
+__all__ = [
+    "CaptureTransport",
+    "Envelope",
+    "Rejection",
+    "SendResult",
+    "SendmailTransport",
+    "SmtpTransport",
+    "Transport",
+    "TransportConfigError",
+    "make_transport",
+    "parse_smtp_url",
+    "smtp_options",
+]
+
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+_SMTP_KEYS = {
+    "url", "host", "port", "security", "username", "password",
+    "timeout", "pool_size", "local_hostname", "cafile",
+}  # fmt: skip
+_SENDMAIL_KEYS = {"path", "timeout"}
+_CAPTURE_KEYS = {"directory"}
+
+
+def make_transport(config: dict[str, Any], data_dir: Path) -> Transport:
+    kind = config.get("kind")
+    options = {key: value for key, value in config.items() if key != "kind"}
+    if kind == "smtp":
+        return SmtpTransport(**smtp_options(options))
+    if kind == "sendmail":
+        _refuse_unknown(options, _SENDMAIL_KEYS, "sendmail")
+        return SendmailTransport(**options)
+    if kind == "capture":
+        _refuse_unknown(options, _CAPTURE_KEYS, "capture")
+        directory = Path(options.get("directory", "captured-mail"))
+        return CaptureTransport(directory if directory.is_absolute() else Path(data_dir) / directory)
+    raise ValueError(f"unknown transport kind {kind!r}; use 'smtp', 'sendmail' or 'capture'")
+
+
+def smtp_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate an smtp config dict (without ``kind``) into ``SmtpTransport`` keyword arguments."""
+    _refuse_unknown(config, _SMTP_KEYS, "smtp")
+    options: dict[str, Any] = {}
+    if "url" in config:
+        options.update({k: v for k, v in parse_smtp_url(config["url"]).items() if v is not None})
+    options.update({k: v for k, v in config.items() if k != "url" and v is not None})
+    if not options.get("host"):
+        raise ValueError("smtp: host is required")
+    security = options.setdefault("security", "starttls")
+    if security not in DEFAULT_PORTS:
+        raise ValueError(f"smtp: security must be 'none', 'starttls' or 'tls', not {security!r}")
+    port = options.setdefault("port", DEFAULT_PORTS[security])
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"smtp: port must be a number from 1 to 65535, not {port!r}")
+    for key in ("timeout", "pool_size"):
+        value = options.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
+            raise ValueError(f"smtp: {key} must be a positive number, not {value!r}")
+    if "pool_size" in options and not isinstance(options["pool_size"], int):
+        raise ValueError("smtp: pool_size must be a whole number")
+    return options
+
+
+def parse_smtp_url(url: str) -> dict[str, Any]:
+    """Parse ``smtp[s]://[user[:password]@]host[:port][?security=none|starttls|tls]``.
+
+    User and password are percent-decoded. ``smtp://`` defaults to
+    ``security=starttls`` (say ``?security=none`` to send in plain text),
+    ``smtps://`` means ``tls``. The port defaults to 25, 587 or 465 for
+    none, starttls and tls. Returns host, port, security, username and
+    password (None when absent). Raises ValueError saying what is wrong.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps"):
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: the scheme must be smtp:// or smtps://")
+    if port == 0:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: port 0")
+    if not parts.hostname:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: no host")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: unexpected path or fragment")
+    try:
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: malformed query") from None
+    unknown = set(query) - {"security"}
+    if unknown:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: unknown parameter(s) {', '.join(sorted(unknown))}")
+    default = "tls" if scheme == "smtps" else "starttls"
+    values = query.get("security", [default])
+    security = values[-1].lower()
+    if len(values) > 1 or security not in DEFAULT_PORTS:
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: security must be none, starttls or tls")
+    if scheme == "smtps" and security != "tls":
+        raise ValueError(f"bad SMTP URL {_redact(url)!r}: smtps:// always uses implicit TLS")
+    return {
+        "host": parts.hostname,
+        "port": port if port is not None else DEFAULT_PORTS[security],
+        "security": security,
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password is not None else None,
+    }
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def _refuse_unknown(options: dict[str, Any], allowed: set[str], kind: str) -> None:
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValueError(f"{kind}: unknown option(s) {', '.join(sorted(unknown))}")

@@ -77,9 +77,9 @@ TEMPLATES = [
 if CONFIG.uses_postgres:
     DATABASES = {"default": dj_database_url.parse(CONFIG.database_url or "", conn_max_age=60)}
 else:
-    _path = DATA_DIR / "shopmail.sqlite3"
+    _path = str(DATA_DIR / "shopmail.sqlite3")
     if CONFIG.database_url:
-        _path = dj_database_url.parse(CONFIG.database_url)["NAME"]
+        _path = str(dj_database_url.parse(CONFIG.database_url)["NAME"])
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

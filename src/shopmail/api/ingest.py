@@ -97,7 +97,15 @@ def sync(request: HttpRequest) -> HttpResponse:
     if errors:
         raise Rejected(errors)
     try:
-        result = ingest.ingest(**lists, **flags, source="api")
+        result = ingest.ingest(
+            orders=lists["orders"],
+            products=lists["products"],
+            customers=lists["customers"],
+            dry_run=flags["dry_run"],
+            silent=flags["silent"],
+            partial=flags["partial"],
+            source="api",
+        )
     except Rejected as exc:
         raise Rejected([{**err, "loc": ["body", *err["loc"]]} for err in exc.errors]) from None
     return json_response(result.summary())

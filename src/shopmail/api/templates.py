@@ -14,6 +14,11 @@ router = Router(tags=["templates"])
 _PATH = "/templates/{notification}/{language}"
 
 
+def _author(request: HttpRequest) -> str:
+    key = getattr(request, "auth", None)
+    return f"api:{getattr(key, 'name', '?')}"
+
+
 def _checked(notification: str, language: str) -> None:
     errors = editing.check_key(notification, language)
     if errors:
@@ -68,7 +73,7 @@ def get_template(request: HttpRequest, notification: str, language: str) -> Http
 def put_template(request: HttpRequest, notification: str, language: str) -> HttpResponse:
     _checked(notification, language)
     try:
-        editing.save(notification, language, json_body(request), author=f"api:{request.auth.name}")
+        editing.save(notification, language, json_body(request), author=_author(request))
     except editing.TemplateRefused as exc:
         raise Rejected(exc.problems) from None
     return json_response(editing.as_json(notification, language))
@@ -77,7 +82,7 @@ def put_template(request: HttpRequest, notification: str, language: str) -> Http
 @router.delete(_PATH, summary="Restore the packaged default (the history is kept)")
 def delete_template(request: HttpRequest, notification: str, language: str) -> HttpResponse:
     _checked(notification, language)
-    editing.restore_default(notification, language, author=f"api:{request.auth.name}")
+    editing.restore_default(notification, language, author=_author(request))
     return json_response(editing.as_json(notification, language))
 
 

@@ -447,8 +447,8 @@ def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Or
     now = timezone.now()
     for order in updated:
         order.stored_at = now
-    fields = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
-    fast_update(updated, [*fields, "notify_state", "stored_at"])
+    columns = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
+    fast_update(updated, [*columns, "notify_state", "stored_at"])
     return [order for order, _, _, _ in plans]
 
 

@@ -35,9 +35,9 @@ class StoreSettings(models.Model):
 
     @classmethod
     def load(cls) -> StoreSettings:
-        settings = cls.objects.filter(pk=1).first()
+        settings: StoreSettings | None = StoreSettings.objects.filter(pk=1).first()
         if settings is None:
-            settings = cls(pk=1)
+            settings = StoreSettings(pk=1)
             url = django_settings.CONFIG.smtp_url
             if url:  # SHOPMAIL_SMTP_URL seeds the SMTP transport on first start
                 from shopmail.mail.transports import parse_smtp_url

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand
 from rich.console import Console
@@ -28,4 +28,4 @@ class Command(BaseCommand):
         table.add_column("detail")
         for item in found:
             table.add_row(item.name, "yes" if item.usable else "no", item.detail)
-        Console(file=self.stdout).print(table)
+        Console(file=cast(IO[str], self.stdout)).print(table)

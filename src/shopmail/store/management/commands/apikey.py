@@ -34,8 +34,8 @@ class Command(BaseCommand):
                 state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
                 self.stdout.write(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d}  {state}")
         else:
-            key = ApiKey.objects.filter(prefix=options["prefix"], revoked_at__isnull=True).first()
-            if key is None:
+            found = ApiKey.objects.filter(prefix=options["prefix"], revoked_at__isnull=True).first()
+            if found is None:
                 raise CommandError(f"no active key with prefix {options['prefix']!r}")
-            keys.revoke(key)
-            self.stdout.write(f"Revoked {key.prefix} ({key.name})")
+            keys.revoke(found)
+            self.stdout.write(f"Revoked {found.prefix} ({found.name})")

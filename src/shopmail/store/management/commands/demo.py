@@ -28,7 +28,9 @@ class Command(BaseCommand):
         settings.notify_since = timezone.now() - dt.timedelta(days=7)
         settings.save()
         data = demo.build()
-        result = ingest.ingest(**data, source="cli")
+        result = ingest.ingest(
+            orders=data["orders"], products=data["products"], customers=data["customers"], source="cli"
+        )
         # then a day in the life: the back-ordered T-shirts come in
         restock = ingest.ingest(
             products=[{"sku": "TEE-BLK-M", "name": "Organic T-shirt, black, M", "stock_quantity": 25}],

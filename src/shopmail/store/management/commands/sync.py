@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--partial", action="store_true", help="apply valid items, list rejected ones")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        console = Console(file=self.stdout, stderr=False)
+        console = Console(file=cast(IO[str], self.stdout), stderr=False)
         path = options["file"]
         try:
             doc = syncfile.parse(sys.stdin.buffer.read()) if path == "-" else syncfile.parse_file(Path(path))

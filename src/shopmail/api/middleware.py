@@ -22,6 +22,8 @@ class JsonApiErrors:
             and not getattr(response, "streaming", False)
         ):
             text = response.content.decode("utf-8", "replace").strip() or response.reason_phrase
+            if response.status_code >= 500 or text.lstrip().startswith("<"):
+                text = response.reason_phrase  # never echo an HTML error page
             json_response = HttpResponse(
                 orjson.dumps({"detail": text[:500]}),
                 status=response.status_code,

@@ -35,17 +35,13 @@ def test_transports_lists_smtp_capabilities(smtp_store, smtp_server, capsys):
     assert "sendmail" in out and "localhost:25" in out
 
 
-def test_smtp_url_seeds_the_transport_on_first_start(db, settings, monkeypatch):
+def test_smtp_url_seeds_the_transport_on_first_start(db, settings):
     import dataclasses
 
     from shopmail.store.models import StoreSettings
 
-    monkeypatch.setattr(
-        settings,
-        "CONFIG",
-        dataclasses.replace(
-            settings.CONFIG, smtp_url="smtp://shop:p%40ss@mail.example.com:2525?security=starttls"
-        ),
+    settings.CONFIG = dataclasses.replace(  # pytest-django restores it after the test
+        settings.CONFIG, smtp_url="smtp://shop:p%40ss@mail.example.com:2525?security=starttls"
     )
     StoreSettings.objects.all().delete()
     transport = StoreSettings.load().transport

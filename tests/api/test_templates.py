@@ -54,7 +54,9 @@ def test_unknown_variable_is_refused(api):
         "{{ ''.__class__.__mro__ }}",
         "{{ cycler.__init__.__globals__ }}",
         "{{ ''|attr('format') }}",
-        "{{ customer.email.upper() }}",
+        "{{ order.lines.append(1) }}",
+        "{{ customer.update({'email': 'x'}) }}",
+        "{{ '{0.__class__}'.format(customer) }}",
         "{{ 'a' * 10**9 }}",
     ],
 )

@@ -237,3 +237,20 @@ def test_metrics_and_healthz(api, smtp_store, smtp_server, client):
     assert 'shopmail_messages{status="sent"} 2' in text
     assert 'shopmail_delivery_attempts_total{outcome="sent"} 2' in text
     assert "shopmail_delivery_latency_seconds_count 2" in text
+
+
+def test_backorder_choice_mail_carries_both_signed_links(api, smtp_store, smtp_server):
+    from shopmail.mail import links
+
+    snap = order("1", status="processing")
+    snap["lines"][0]["backordered"] = True
+    api.put("/orders/1", snap)
+    drain()
+    [choice] = [m for m in smtp_server.wait_for(3) if "backorder" in m.message["X-Shopmail-Notification"]]
+    text = choice.message.get_body(("plain",)).get_content()
+    found = {
+        links.backorder_from_token(part.rstrip("/").rsplit("/", 1)[-1])
+        for part in text.split()
+        if "/account/backorder/" in part
+    }
+    assert found == {("1", "one_shipment"), ("1", "ship_available")}

@@ -30,7 +30,11 @@ def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
     extras: dict[str, Any] = dict(context.get("extras") or {})
     order_id = context.get("order_id")
     if notification == "order_backorder_choice" and order_id:
-        extras["backorder_choice_urls"] = links.backorder_urls(order_id)
+        urls = links.backorder_urls(order_id)
+        extras["backorder_choice_urls"] = {
+            "one_shipment": urls["one_shipment"],
+            "split_shipments": urls["ship_available"],
+        }
     event = context.get("event")
     if event is not None:
         extras.setdefault("message", event)

@@ -54,6 +54,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shopmail.panel.auth.lockout_response"
 LOGIN_URL = "/admin/login/"
 
 ROOT_URLCONF = "shopmail.urls"

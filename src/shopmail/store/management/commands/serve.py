@@ -29,11 +29,10 @@ class Command(BaseCommand):
         from django.conf import settings
         from waitress import serve
 
-        from shopmail.wsgi import application
-
         call_command("migrate", interactive=False, verbosity=0)
         store = StoreSettings.load()
         call_command("collectstatic", interactive=False, verbosity=0)
+        from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
         stop = threading.Event()
         worker_thread = None
         if not options["no_worker"]:

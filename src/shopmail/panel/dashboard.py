@@ -1,0 +1,95 @@
+"""The dashboard: the queue by status, mail sent per day, the latest failures, the transport."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Min
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from shopmail.mail.models import Attempt, Message, Status
+from shopmail.mail.worker import STATE
+from shopmail.panel import chart
+from shopmail.panel.access import staff_required
+from shopmail.store.models import StoreSettings
+
+STALE_QUEUE = dt.timedelta(minutes=5)
+
+
+def transport_summary(transport: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the transport is, in words, without its secrets."""
+    kind = str(transport.get("kind") or "capture")
+    rows = [
+        ("Transport", {"smtp": "SMTP", "sendmail": "sendmail", "capture": "Local capture"}.get(kind, kind))
+    ]
+    if kind == "smtp":
+        rows.append(("Server", f"{transport.get('host', '?')}:{transport.get('port', '(default)')}"))
+        rows.append(("Security", str(transport.get("security") or "starttls")))
+        if transport.get("username"):
+            rows.append(("Username", str(transport["username"])))
+            rows.append(("Password", "set" if transport.get("password") else "not set"))
+    elif kind == "sendmail":
+        rows.append(("Program", str(transport.get("path") or "sendmail on PATH")))
+    else:
+        rows.append(("Where", "written as .eml files to the data directory (nothing leaves this machine)"))
+    return rows
+
+
+def worker_status() -> dict[str, Any]:
+    now = timezone.now()
+    last = Attempt.objects.order_by("-at").values("at", "outcome", "worker").first()
+    oldest_due = Message.objects.filter(status=Status.QUEUED, due_at__lte=now).aggregate(at=Min("due_at"))[
+        "at"
+    ]
+    return {
+        "in_process": bool(STATE.worker_id),
+        "worker_id": STATE.worker_id,
+        "config_error": STATE.config_error,
+        "totals": dict(STATE.totals),
+        "last_attempt": last,
+        "oldest_due": oldest_due,
+        "stuck": oldest_due is not None and now - oldest_due > STALE_QUEUE,
+    }
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.localtime()
+    today = now.date()
+    start_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = dict(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
+    queue = [(status, counts.get(status, 0)) for status in Status.values]
+    since = start_today - dt.timedelta(days=29)
+    per_day = {
+        row["day"]: row["n"]
+        for row in Message.objects.filter(sent_at__gte=since)
+        .annotate(day=TruncDate("sent_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    sent = chart.daily(per_day, today)
+    failures = (
+        Message.objects.filter(status__in=(Status.FAILED, Status.HELD))
+        .select_related("order")
+        .order_by("-created_at", "-id")[:10]
+    )
+    settings = StoreSettings.load()
+    return render(
+        request,
+        "panel/dashboard.html",
+        {
+            "queue": queue,
+            "waiting": counts.get(Status.QUEUED, 0) + counts.get(Status.DEFERRED, 0),
+            "sent_today": per_day.get(today, 0),
+            "chart": sent,
+            "failures": failures,
+            "transport": transport_summary(settings.transport),
+            "worker": worker_status(),
+            "store": settings,
+        },
+    )

@@ -1,0 +1,189 @@
+"""E-mail settings: the transport (SMTP, sendmail, capture), detection, a test e-mail, and the
+store's own details. Saved through ``api.settings.apply_patch``, exactly as the API saves them;
+the SMTP password is write-only and never shown back."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from shopmail.api.settings import apply_patch
+from shopmail.mail import testmail
+from shopmail.mail.transports import TransportConfigError
+from shopmail.mail.transports.detect import Detection, detect
+from shopmail.panel.access import staff_required
+from shopmail.panel.dashboard import transport_summary, worker_status
+from shopmail.panel.forms import StoreForm, TestMailForm, TransportForm
+from shopmail.panel.mailing import server_reply
+from shopmail.store.ingest import Rejected
+from shopmail.store.models import StoreSettings
+
+STORE_FIELDS = (
+    "company_name",
+    "company_url",
+    "admin_email",
+    "from_name",
+    "from_email",
+    "reply_to",
+    "default_language",
+    "brand_color",
+    "allow_backorder_choice",
+)
+
+
+def _minute(value: dt.datetime) -> dt.datetime:
+    return timezone.localtime(value).replace(second=0, microsecond=0)
+
+
+def store_initial(settings: StoreSettings) -> dict[str, Any]:
+    initial = {name: getattr(settings, name) for name in STORE_FIELDS}
+    initial["notify_since"] = _minute(settings.notify_since)
+    return initial
+
+
+def transport_initial(settings: StoreSettings) -> dict[str, Any]:
+    transport = settings.transport
+    initial = {"kind": transport.get("kind", "capture"), "security": "starttls"}
+    for name in ("host", "port", "security", "username", "path"):
+        if transport.get(name) is not None:
+            initial[name] = transport[name]
+    return initial
+
+
+def add_errors(form: forms.Form, errors: list[dict[str, Any]], prefix: tuple[str, ...] = ("body",)) -> None:
+    """Put ``Rejected`` errors beside the fields they name (the rest at the top of the form)."""
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", [])]
+        rest = loc[len(prefix) :] if tuple(loc[: len(prefix)]) == prefix else loc
+        name = rest[0] if rest else None
+        if name in form.fields:
+            form.add_error(name, str(error["msg"]))
+        else:
+            form.add_error(None, f"{'.'.join(rest)}: {error['msg']}" if rest else str(error["msg"]))
+
+
+def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+    settings = StoreSettings.load()
+    context.setdefault("transport_form", TransportForm(initial=transport_initial(settings)))
+    context.setdefault("store_form", StoreForm(initial=store_initial(settings)))
+    context.setdefault(
+        "test_form", TestMailForm(initial={"to": getattr(request.user, "email", "") or settings.admin_email})
+    )
+    context.update(
+        store=settings,
+        password_set=bool(settings.transport.get("password")),
+        transport=transport_summary(settings.transport),
+        worker=worker_status(),
+    )
+    return render(request, "panel/settings.html", context, status=status)
+
+
+@staff_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request)
+    settings = StoreSettings.load()
+    form = StoreForm(request.POST)
+    if not form.is_valid():
+        return _page(request, status=422, store_form=form)
+    body = {name: form.cleaned_data[name] for name in STORE_FIELDS}
+    since = form.cleaned_data["notify_since"]
+    if since != _minute(settings.notify_since):  # unchanged: keep the stored second-precise time
+        body["notify_since"] = since.isoformat()
+    try:
+        apply_patch(settings, body)
+    except Rejected as exc:
+        add_errors(form, exc.errors)
+        return _page(request, status=422, store_form=form)
+    messages.success(request, "Store settings saved.")
+    return redirect("panel:settings")
+
+
+def transport_body(data: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The ``transport`` patch for the form's values (the stored password is kept unless replaced)."""
+    kind = data["kind"]
+    if kind == "capture":
+        return {"kind": "capture"}
+    if kind == "sendmail":
+        return {"kind": "sendmail", "path": data.get("path") or None}
+    body: dict[str, Any] = {
+        "kind": "smtp",
+        "host": data["host"].strip(),
+        "port": data.get("port"),
+        "security": data.get("security") or "starttls",
+        "username": data.get("username") or None,
+    }
+    if data.get("password"):
+        body["password"] = data["password"]
+    elif data.get("clear_password"):
+        body["password"] = ""
+    if stored.get("kind") == "smtp":
+        body.update({k: stored[k] for k in ("timeout", "pool_size") if stored.get(k) is not None})
+    return body
+
+
+@staff_required
+@require_POST
+def save_transport(request: HttpRequest) -> HttpResponse:
+    settings = StoreSettings.load()
+    form = TransportForm(request.POST)
+    if not form.is_valid():
+        return _page(request, status=422, transport_form=form)
+    try:
+        apply_patch(settings, {"transport": transport_body(form.cleaned_data, settings.transport)})
+    except Rejected as exc:
+        add_errors(form, exc.errors, prefix=("body", "transport"))
+        return _page(request, status=422, transport_form=form)
+    messages.success(request, "Transport saved. The delivery worker uses it for the next message.")
+    return redirect("panel:settings")
+
+
+def probe_config(data: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any] | None:
+    """The SMTP settings to probe: as entered; the stored password only for the same server and user."""
+    if data.get("kind") != "smtp" or not data.get("host"):
+        return None
+    config = transport_body(data, stored)
+    same = stored.get("host") == config["host"] and stored.get("username") == config.get("username")
+    if "password" not in config and same and stored.get("password"):
+        config["password"] = stored["password"]
+    return {k: v for k, v in config.items() if v is not None}
+
+
+@staff_required
+@require_POST
+def detect_transports(request: HttpRequest) -> HttpResponse:
+    settings = StoreSettings.load()
+    form = TransportForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {}
+    config = probe_config(data, settings.transport)
+    found: list[Detection] = asyncio.run(detect(config))
+    return _page(request, transport_form=form, detections=found, probed=config is not None)
+
+
+@staff_required
+@require_POST
+def send_test(request: HttpRequest) -> HttpResponse:
+    form = TestMailForm(request.POST)
+    if not form.is_valid():
+        return _page(request, status=422, test_form=form)
+    to = form.cleaned_data["to"]
+    try:
+        result = asyncio.run(testmail.send_test(to, store=StoreSettings.load()))
+    except (TransportConfigError, ValueError, OSError) as exc:
+        outcome = {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+    else:
+        outcome = {
+            "ok": str(result.outcome) == "sent",
+            "to": to,
+            "summary": str(result.outcome),
+            "reply": server_reply(result.code, result.reply),
+        }
+    return _page(request, test_form=form, test_result=outcome)

@@ -1,0 +1,190 @@
+"""Forms of the control panel. Validation that the API also does is left to the shared code
+(``apply_patch``, ``editing.save``, ``actions``); these forms only shape what a browser sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from shopmail.mail.actions import CUSTOM_MESSAGE_MAX, ORDER_NOTIFICATIONS
+from shopmail.mail.models import Status
+from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+
+LANGUAGE_NAMES = {"en": "English", "nb": "Norwegian (bokmål)", "de": "German"}
+TRANSPORT_KINDS = [
+    ("smtp", "SMTP server"),
+    ("sendmail", "Local sendmail program"),
+    ("capture", "Local capture (keep mail on this machine, send nothing)"),
+]
+SECURITY = [
+    ("starttls", "STARTTLS (port 587)"),
+    ("tls", "TLS (port 465)"),
+    ("none", "None: plain text, trusted networks only"),
+]
+
+
+class PanelForm(forms.Form):
+    """Labels without Django's trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
+
+
+class StoreForm(PanelForm):
+    company_name = forms.CharField(label="Store name", max_length=200)
+    company_url = forms.CharField(
+        label="Store web address", max_length=500, widget=forms.URLInput(attrs={"placeholder": "https://"})
+    )
+    admin_email = forms.EmailField(
+        label="Staff notifications go to",
+        required=False,
+        help_text="New orders, return requests, contact and help-desk messages. Empty: no staff mail.",
+    )
+    from_name = forms.CharField(label="From name", max_length=200, required=False)
+    from_email = forms.EmailField(label="From address")
+    reply_to = forms.EmailField(
+        label="Reply-To address", required=False, help_text="Empty: replies go to the From address."
+    )
+    default_language = forms.ChoiceField(
+        label="Default language",
+        help_text="For customers whose language is unknown, and for staff e-mails.",
+    )
+    brand_color = forms.CharField(
+        label="Brand colour", max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+    )
+    notify_since = forms.DateTimeField(
+        label="Send e-mail for orders created after (UTC)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Older orders are stored and kept up to date, but their customers get no e-mail.",
+    )
+    allow_backorder_choice = forms.BooleanField(
+        label="Let customers choose one shipment or several when lines are back-ordered",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_language"].choices = language_choices()  # type: ignore[attr-defined]
+
+
+class TransportForm(PanelForm):
+    kind = forms.ChoiceField(label="Send e-mail with", choices=TRANSPORT_KINDS, widget=forms.RadioSelect)
+    host = forms.CharField(
+        label="Host name",
+        max_length=253,
+        required=False,
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False)
+    security = forms.ChoiceField(label="Security", choices=SECURITY, required=False)
+    username = forms.CharField(
+        label="Username",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=500,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
+    )
+    clear_password = forms.BooleanField(label="Remove the stored password", required=False)
+    path = forms.CharField(
+        label="sendmail program", max_length=500, required=False, help_text="Empty: sendmail on the PATH."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == "smtp" and not data.get("host"):
+            self.add_error("host", "Enter the SMTP server's host name.")
+        return data
+
+
+class TestMailForm(PanelForm):
+    to = forms.EmailField(label="Send a test e-mail to")
+
+
+class CustomMessageForm(PanelForm):
+    custom_message = forms.CharField(
+        label="Personal message (optional)",
+        required=False,
+        max_length=CUSTOM_MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown at the top of the e-mail.",
+    )
+
+
+class NotifyForm(CustomMessageForm):
+    notification = forms.ChoiceField(
+        label="Notification", choices=[(key, key) for key in ORDER_NOTIFICATIONS]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notification"].choices = [  # type: ignore[attr-defined]
+            (key, f"{key}: {NOTIFICATIONS[key].description}") for key in ORDER_NOTIFICATIONS
+        ]
+
+
+class MessageFilterForm(PanelForm):
+    status = forms.ChoiceField(label="Status", required=False)
+    notification = forms.ChoiceField(label="Notification", required=False)
+    to = forms.CharField(label="Recipient", required=False, max_length=254)
+    after = forms.DateField(label="From date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.DateField(label="To date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    order = forms.CharField(label="Order", required=False, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "any"), *Status.choices]  # type: ignore[attr-defined]
+        self.fields["notification"].choices = [  # type: ignore[attr-defined]
+            ("", "any"),
+            *((key, key) for key in NOTIFICATIONS),
+        ]
+
+
+class SyncForm(PanelForm):
+    file = forms.FileField(
+        label="Sync file (JSON, or NDJSON with one order, product or customer per line)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.ndjson,.jsonl,application/json"}),
+    )
+    silent = forms.BooleanField(
+        label="Silent: store everything but send no e-mail (e.g. a first import)", required=False
+    )
+    partial = forms.BooleanField(
+        label="Partial: apply the valid items and list the rejected ones", required=False
+    )
+
+
+class ApiKeyForm(PanelForm):
+    name = forms.CharField(label="Name", max_length=100, help_text="Who or what uses it, e.g. “webshop”.")
+
+
+class StaffForm(PanelForm):
+    email = forms.EmailField(label="E-mail address (signs in with it)")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    is_superuser = forms.BooleanField(label="Administrator (can manage staff users)", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "The two passwords differ.")
+        return data

@@ -1,0 +1,151 @@
+"""The message log: every e-mail with filters; one message as sent (HTML in a sandboxed frame,
+text, headers, attempts with the server's replies); retry, cancel and resend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from shopmail.mail import actions, compose
+from shopmail.mail.models import Message, Payload, Status
+from shopmail.panel.access import staff_required
+from shopmail.panel.forms import CustomMessageForm, MessageFilterForm
+from shopmail.panel.orders import paginate
+from shopmail.store.models import StoreSettings
+
+RETRYABLE = (Status.FAILED, Status.HELD, Status.DEFERRED, Status.CANCELLED)
+CANCELLABLE = (Status.QUEUED, Status.DEFERRED, Status.HELD)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@staff_required
+def message_list(request: HttpRequest) -> HttpResponse:
+    form = MessageFilterForm(request.GET or None)
+    query = Message.objects.select_related("order").order_by("-created_at", "-id")
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            query = query.filter(status=data["status"])
+        if data["notification"]:
+            query = query.filter(notification=data["notification"])
+        if data["to"]:
+            query = query.filter(to_email__icontains=data["to"].strip())
+        if data["order"]:
+            query = query.filter(order__external_id=data["order"].strip())
+        if data["after"]:
+            query = query.filter(created_at__gte=_day_start(data["after"]))
+        if data["before"]:
+            query = query.filter(created_at__lt=_day_start(data["before"] + dt.timedelta(days=1)))
+    return render(request, "panel/messages.html", {"form": form, "page": paginate(request, query)})
+
+
+def _content(message: Message, payload: Payload) -> dict[str, Any]:
+    """What was sent; for a message not composed yet, what would be sent now."""
+    if payload.raw:
+        parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
+        return {
+            "composed": True,
+            "subject": payload.subject,
+            "text": payload.text,
+            "html": payload.html,
+            "headers": [(name, str(value)) for name, value in parsed.items()],
+            "size": len(bytes(payload.raw)),
+        }
+    try:
+        rendered, version = compose.render_message(message, payload, StoreSettings.load())
+    except Exception as exc:  # a held message: show why instead of the mail
+        return {"composed": False, "error": f"{type(exc).__name__}: {exc}", "headers": []}
+    return {
+        "composed": False,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "headers": [],
+        "version": version,
+    }
+
+
+@staff_required
+def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(Message.objects.select_related("order", "resend_of"), pk=pk)
+    payload = Payload.objects.filter(pk=message.pk).first() or Payload(message=message)
+    return render(
+        request,
+        "panel/message.html",
+        {
+            "message": message,
+            "payload": payload,
+            "content": _content(message, payload),
+            "attempts": list(message.attempt_log.all()),
+            "copies": list(Message.objects.filter(resend_of=message).order_by("created_at")),
+            "custom_message": (payload.context or {}).get("custom_message") or "",
+            "can_retry": message.status in RETRYABLE,
+            "can_cancel": message.status in CANCELLABLE,
+            "resend_form": CustomMessageForm(),
+        },
+    )
+
+
+def _back(request: HttpRequest, message: Message) -> HttpResponse:
+    if request.POST.get("back") == "dashboard":
+        return redirect("panel:dashboard")
+    if request.POST.get("back") == "order" and message.order_id:
+        return redirect("panel:order", message.order_id)
+    return redirect("panel:message", message.pk)
+
+
+@staff_required
+@require_POST
+def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(Message, pk=pk)
+    if actions.retry(message):
+        messages.success(request, f"Message {message.pk} is queued again (same Message-ID).")
+    else:
+        messages.error(
+            request,
+            f"Message {message.pk} is {message.status}; only a failed, held, "
+            "deferred or cancelled message can be retried.",
+        )
+    return _back(request, message)
+
+
+@staff_required
+@require_POST
+def message_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(Message, pk=pk)
+    if actions.cancel(message):
+        messages.success(request, f"Message {message.pk} is cancelled; it will not be sent.")
+    else:
+        messages.error(request, f"Message {message.pk} is {message.status} and can no longer be cancelled.")
+    return _back(request, message)
+
+
+@staff_required
+@require_POST
+def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new copy, re-rendered from the original's data, with an optional custom message."""
+    original = get_object_or_404(Message, pk=pk)
+    form = CustomMessageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+        return _back(request, original)
+    try:
+        copy = actions.resend(original, form.cleaned_data["custom_message"])
+    except actions.ActionError as exc:
+        messages.error(request, exc.msg)
+        return _back(request, original)
+    messages.success(request, f"A copy of message {original.pk} was queued as message {copy.pk}.")
+    if request.POST.get("back") == "order" and original.order_id:
+        return redirect("panel:order", original.order_id)
+    return redirect("panel:message", copy.pk)

@@ -1,0 +1,115 @@
+"""Orders: search, and one order with its snapshot, change history (what each change sent, or
+why not), every e-mail about it, resend with a custom message and "send notification…"."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from shopmail.mail import actions
+from shopmail.mail.models import Message
+from shopmail.panel.access import staff_required
+from shopmail.panel.forms import CustomMessageForm, NotifyForm
+from shopmail.store.models import Order
+
+PER_PAGE = 50
+
+OUTCOMES = {
+    "already_sent": "Nothing sent: this e-mail was sent before.",
+    "already_told": "Nothing sent: the customer was already told.",
+    "rule_off": "Nothing sent: this order-update rule is switched off.",
+    "notification_off": "Nothing sent: the notification is switched off.",
+    "silent": "Nothing sent: a silent sync.",
+    "notify_since": "Nothing sent: the order is older than the store's “send e-mail since” time.",
+    "superseded": "Nothing sent: a later shipment in the same update got the e-mail.",
+}
+
+
+def describe_outcome(outcome: str) -> str:
+    if outcome.startswith("queued:"):
+        return f"E-mail {outcome.partition(':')[2]} queued."
+    return OUTCOMES.get(outcome, outcome)
+
+
+def paginate(request: HttpRequest, query: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
+    return Paginator(query, per_page).get_page(request.GET.get("page"))
+
+
+def search_orders(text: str) -> QuerySet[Order]:
+    """By order number or id, customer e-mail or id, or the customer's name (every word matches)."""
+    query = Order.objects.select_related("customer").order_by("-created_at", "-id")
+    text = text.strip()
+    if not text:
+        return query
+    match = Q(number__iexact=text) | Q(external_id__iexact=text) | Q(number__istartswith=text)
+    match |= Q(customer__email__icontains=text) | Q(customer__external_id__iexact=text)
+    names = Q()
+    for part in text.split():
+        names &= Q(customer__first_name__icontains=part) | Q(customer__last_name__icontains=part)
+    return query.filter(match | names)
+
+
+@staff_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")[:200]
+    return render(request, "panel/orders.html", {"q": text, "page": paginate(request, search_orders(text))})
+
+
+def _order_page(request: HttpRequest, order: Order, status: int = 200, **context: Any) -> HttpResponse:
+    events = list(order.events.select_related("message").order_by("at", "id"))
+    history = [
+        {
+            "event": event,
+            "outcome": describe_outcome(event.outcome),
+            "sent": event.outcome.startswith("queued:"),
+        }
+        for event in events
+    ]
+    mails = list(Message.objects.filter(order=order).order_by("-created_at", "-id"))
+    snapshot = order.snapshot or {}
+    context.setdefault("notify_form", NotifyForm())
+    context.update(
+        order=order,
+        snapshot=snapshot,
+        snapshot_json=json.dumps(snapshot, indent=2, ensure_ascii=False, sort_keys=False),
+        history=history,
+        mails=mails,
+        lines=snapshot.get("lines") or [],
+        shipments=snapshot.get("shipments") or [],
+        totals=snapshot.get("totals") or {},
+        customer_data=snapshot.get("customer") or {},
+        resend_form=CustomMessageForm(),
+    )
+    return render(request, "panel/order.html", context, status=status)
+
+
+@staff_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _order_page(request, get_object_or_404(Order.objects.select_related("customer"), pk=pk))
+
+
+@staff_required
+@require_POST
+def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
+    order = get_object_or_404(Order, pk=pk)
+    form = NotifyForm(request.POST)
+    if not form.is_valid():
+        return _order_page(request, order, status=422, notify_form=form)
+    try:
+        message = actions.notify(
+            order, form.cleaned_data["notification"], form.cleaned_data["custom_message"]
+        )
+    except actions.ActionError as exc:
+        form.add_error(None, exc.msg)
+        return _order_page(request, order, status=422, notify_form=form)
+    messages.success(
+        request, f"E-mail {message.notification} to {message.to_email} queued as message {message.pk}."
+    )
+    return redirect("panel:order", order.pk)

@@ -1,0 +1,145 @@
+"""Sync upload: a JSON or NDJSON document, as ``shopmail sync``; "dry run" shows the e-mails
+that would go out and changes nothing, then "apply" runs the same file for real (it is kept in
+the data directory in between). Below it, the history of sync runs."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from shopmail.panel.access import staff_required
+from shopmail.panel.forms import SyncForm
+from shopmail.panel.orders import paginate
+from shopmail.store import ingest, syncfile
+from shopmail.store.models import SyncRun
+
+SOURCES = ("panel", "cli", "sync", "api", "product", "event")
+SHOWN = 200
+KEEP_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def _uploads() -> Path:
+    directory = Path(settings.DATA_DIR) / "panel-uploads"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory
+
+
+def keep(upload: Any) -> str:
+    """Store an uploaded file for a later "apply"; returns its token. Old ones are removed."""
+    directory = _uploads()
+    cutoff = time.time() - KEEP_SECONDS
+    for old in directory.glob("*.sync"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    with (directory / f"{token}.sync").open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return token
+
+
+def kept(token: str) -> Path | None:
+    if not _TOKEN.fullmatch(token):
+        return None
+    path = _uploads() / f"{token}.sync"
+    return path if path.is_file() else None
+
+
+def _history(request: HttpRequest) -> dict[str, Any]:
+    source = request.GET.get("source", "")
+    runs = SyncRun.objects.order_by("-started_at", "-id")
+    if source in SOURCES:
+        runs = runs.filter(source=source)
+    return {"runs": paginate(request, runs, 25), "source": source, "sources": SOURCES}
+
+
+def result_view(result: ingest.RunResult) -> dict[str, Any]:
+    summary = result.summary()
+    return {
+        "dry_run": result.dry_run,
+        "run": result.run_id,
+        "counts": summary["counts"],
+        "by_notification": sorted(Counter(m["notification"] for m in result.messages).items()),
+        "messages": result.messages[:SHOWN],
+        "more_messages": max(0, len(result.messages) - SHOWN),
+        "changes": summary["changes"][:SHOWN],
+        "more_changes": max(0, len(summary["changes"]) - SHOWN),
+        "rejected": result.rejected[:SHOWN],
+        "total_messages": len(result.messages),
+    }
+
+
+def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+    context.setdefault("form", SyncForm())
+    return render(request, "panel/sync.html", {**_history(request), **context}, status=status)
+
+
+@staff_required
+def sync_page(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request)
+    form = SyncForm(request.POST, request.FILES)
+    form.fields["file"].required = False
+    if not form.is_valid():
+        return _page(request, 422, form=form)
+    dry_run = request.POST.get("action") != "apply"
+    upload = form.cleaned_data["file"]
+    token = str(request.POST.get("token", ""))
+    path: Path | None = None
+    if upload is None:
+        path = kept(token)
+        if path is None:
+            form.add_error("file", "Choose a sync file to upload." if not token else "Upload the file again.")
+            return _page(request, 422, form=form)
+    elif dry_run:
+        token = keep(upload)
+        path = kept(token)
+    options = {"silent": form.cleaned_data["silent"], "partial": form.cleaned_data["partial"]}
+    try:
+        doc = syncfile.parse_file(path) if path is not None else syncfile.parse(upload.read())
+        result = ingest.ingest(
+            orders=doc.orders,
+            products=doc.products,
+            customers=doc.customers,
+            silent=options["silent"] or doc.silent,
+            dry_run=dry_run,
+            partial=options["partial"],
+            source="panel",
+        )
+    except syncfile.SyncFileError as exc:
+        return _page(request, 422, form=form, file_error=f"{exc}. Nothing was applied.")
+    except ingest.Rejected as exc:
+        return _page(
+            request,
+            422,
+            form=form,
+            rejected_errors=exc.errors[:SHOWN],
+            more_errors=max(0, len(exc.errors) - SHOWN),
+        )
+    if not dry_run and path is not None:
+        path.unlink(missing_ok=True)
+    name = getattr(upload, "name", "") or str(request.POST.get("filename", ""))
+    return _page(
+        request,
+        form=SyncForm(initial=options),
+        result=result_view(result),
+        token=token if dry_run else "",
+        filename=name[:200],
+        options=options,
+    )
+
+
+@staff_required
+def sync_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun, pk=pk)
+    events = run.orderevent_set.select_related("order", "message").order_by("order_id", "at", "id")[:500]
+    return render(request, "panel/sync_run.html", {"run": run, "events": events})

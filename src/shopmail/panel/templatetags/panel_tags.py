@@ -1,0 +1,55 @@
+"""Small template helpers of the control panel (all output is escaped with ``format_html``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+STATUS_TONE = {
+    "sent": "ok",
+    "queued": "info",
+    "sending": "info",
+    "deferred": "warn",
+    "held": "warn",
+    "failed": "bad",
+    "cancelled": "muted",
+}
+
+
+@register.simple_tag(takes_context=True)
+def nav_item(context: template.Context, href: str, label: str, exact: bool = False) -> SafeString:
+    """A navigation link, marked ``aria-current="page"`` on its own section."""
+    request: HttpRequest | None = context.get("request")
+    path = request.path if request is not None else ""
+    current = path == href if exact else path.startswith(href)
+    if current:
+        return format_html('<li><a href="{}" aria-current="page">{}</a></li>', href, label)
+    return format_html('<li><a href="{}">{}</a></li>', href, label)
+
+
+@register.filter
+def status_badge(status: str) -> SafeString:
+    tone = STATUS_TONE.get(str(status), "muted")
+    return format_html('<span class="badge badge-{}">{}</span>', tone, status)
+
+
+@register.filter
+def pretty(value: Any) -> str:
+    """A JSON value as readable text (escaped by the template like any other string)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+@register.filter
+def get(mapping: Any, key: str) -> Any:
+    return mapping.get(key) if isinstance(mapping, dict) else None

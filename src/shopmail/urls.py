@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", include("shopmail.panel.urls")),
+    path("admin/", include("shopmail.support.staff_urls")),
     path("account/", include("shopmail.account.urls")),
     path("", include("shopmail.support.urls")),
     path("", include("shopmail.newsletter.urls")),

@@ -6,6 +6,7 @@ from typing import Any
 
 from shopmail.mail.models import Message
 from shopmail.store.models import Customer, Order, Product
+from shopmail.support.queries import returns_for
 
 
 def _iso(value: Any) -> str | None:
@@ -24,7 +25,7 @@ def order_detail(external_id: str) -> dict[str, Any] | None:
         "updated_at": _iso(order.updated_at),
         "backorder_choice": order.backorder_choice or None,
         "backorder_choice_at": _iso(order.backorder_choice_at),
-        "returns": [],
+        "returns": returns_for(order),
         "history": [
             {
                 "at": _iso(event.at),

@@ -50,6 +50,7 @@ def render_message(
     payload: Payload,
     settings: StoreSettings,
     source: rendering.TemplateSource | None = None,
+    sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
 ) -> tuple[rendering.Rendered, str]:
     context = payload.context
     order = context.get("order")
@@ -57,7 +58,13 @@ def render_message(
     order_id = context.get("order_id")
     version = "preview"
     if source is None:
-        source, version = templates.current(message.notification, payload.language)
+        key = (message.notification, payload.language)
+        if sources is not None and key in sources:  # one lookup per template and batch
+            source, version = sources[key]
+        else:
+            source, version = templates.current(*key)
+            if sources is not None:
+                sources[key] = (source, version)
     built = rendering.build_context(
         message.notification,
         language=payload.language,
@@ -73,9 +80,14 @@ def render_message(
     return rendering.render(message.notification, payload.language, built, source), version
 
 
-def compose(message: Message, payload: Payload, settings: StoreSettings) -> Composed:
+def compose(
+    message: Message,
+    payload: Payload,
+    settings: StoreSettings,
+    sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
+) -> Composed:
     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
-    rendered, version = render_message(message, payload, settings)
+    rendered, version = render_message(message, payload, settings, sources=sources)
     customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
     to_name = (
         ""

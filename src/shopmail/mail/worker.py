@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from shopmail.db import fast_update
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -88,11 +90,13 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     """Compose what has not been composed yet; hold what cannot be rendered."""
     prepared = Prepared()
     payloads = {p.pk: p for p in Payload.objects.filter(pk__in=ids)}
+    sources: dict[Any, Any] = {}
+    composed_now: list[Payload] = []
     for message in Message.objects.filter(pk__in=ids).order_by("priority", "id"):
         payload = payloads[message.pk]
         if payload.raw is None:
             try:
-                composed = compose_mod.compose(message, payload, store)
+                composed = compose_mod.compose(message, payload, store, sources)
             except Exception as exc:  # any failure to build this one message holds it, nothing else
                 reason = f"{type(exc).__name__}: {exc}"
                 problems = getattr(exc, "problems", None)
@@ -109,7 +113,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
                 continue
             payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
             payload.raw, payload.template_version = composed.raw, composed.version
-            payload.save(update_fields=["subject", "text", "html", "raw", "template_version"])
+            composed_now.append(payload)
         prepared.envelopes.append(  # envelope addresses as the headers have them (IDNA domains)
             Envelope(
                 str(message.pk),
@@ -118,6 +122,8 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
                 bytes(payload.raw or b""),
             )
         )
+    with transaction.atomic():  # the composed bytes of the whole batch in one write
+        fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
     return prepared
 
 
@@ -213,7 +219,7 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
                     "attempt": message.attempts,
                 },
             )
-        Message.objects.bulk_update(
+        fast_update(
             list(messages.values()),
             ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"],
         )
@@ -293,6 +299,8 @@ class Worker:
         ids = await self._in_db(claim, self.worker_id, self.batch_size)
         if not ids:
             return 0
+        leased_at = time.monotonic()
+        half_lease = claim_timeout().total_seconds() / 2
         prepared = await self._in_db(prepare, ids, store)
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
@@ -302,11 +310,16 @@ class Worker:
         try:
             transport = await self._current_transport(store)
             while pending:
-                # Renew the lease chunk by chunk: a worker that was frozen past its lease finds the
-                # messages taken over and drops them, so at most one chunk is ever sent twice.
+                # Sent chunk by chunk: a worker that was frozen past its lease finds the messages
+                # taken over when it renews, and drops them, so at most one chunk is sent twice.
                 chunk, pending = pending[: self.chunk_size], pending[self.chunk_size :]
-                owned = await self._in_db(renew, [int(e.key) for e in chunk], self.worker_id)
-                chunk = [e for e in chunk if int(e.key) in owned]
+                if time.monotonic() - leased_at > half_lease:
+                    # Past half the lease: renew it, dropping what was taken over meanwhile.
+                    # Before that nobody can take the messages, so no check is needed.
+                    owned = await self._in_db(renew, [int(e.key) for e in chunk + pending], self.worker_id)
+                    leased_at = time.monotonic()
+                    chunk = [e for e in chunk if int(e.key) in owned]
+                    pending = [e for e in pending if int(e.key) in owned]
                 if chunk:
                     results += await transport.send_many(chunk)
         except TransportConfigError as exc:

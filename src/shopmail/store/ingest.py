@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from shopmail.db import fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT, STAFF, Decision, NotifyState, decide
@@ -56,29 +57,6 @@ def content_hash(raw: Any) -> str:
     """Identity of a snapshot as sent. Key order counts: a shop that reorders keys only costs a
     full comparison (the diff then finds nothing), never a wrong answer."""
     return hashlib.blake2b(orjson.dumps(raw), digest_size=16).hexdigest()
-
-
-def fast_update(objs: Sequence[Any], fields: Sequence[str]) -> None:
-    """UPDATE ... WHERE pk = %s with executemany: Django's bulk_update builds a CASE expression
-    per row and field, which costs more than the whole rest of a re-sync."""
-    if not objs:
-        return
-    meta = type(objs[0])._meta
-    columns = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    # identifiers come from the model's own metadata, values are parameters
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET "
-        + ", ".join(f"{quote(column.column)} = %s" for column in columns)
-        + f" WHERE {quote(meta.pk.column)} = %s"
-    )
-    rows = [
-        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns] + [obj.pk]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _CHUNK):
-            cursor.executemany(sql, rows[start : start + _CHUNK])
 
 
 def pydantic_errors(exc: ValidationError, prefix: Sequence[Any]) -> list[dict[str, Any]]:

@@ -305,7 +305,7 @@ class Worker:
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
             return len(ids)
-        results: list[SendResult] = []
+        attempted: set[str] = set()
         pending = list(prepared.envelopes)
         try:
             transport = await self._current_transport(store)
@@ -321,12 +321,15 @@ class Worker:
                     chunk = [e for e in chunk if int(e.key) in owned]
                     pending = [e for e in pending if int(e.key) in owned]
                 if chunk:
-                    results += await transport.send_many(chunk)
+                    # outcomes are written per chunk, so a long batch does not delay them
+                    results = await transport.send_many(chunk)
+                    attempted.update(r.key for r in results)
+                    await self._record(results)
         except TransportConfigError as exc:
-            done = results + [r for r in exc.results if r is not None]
+            done = [r for r in exc.results if r is not None]
             if done:
-                await self._in_db(record, done, self.worker_id, self.policy)
-            attempted = {r.key for r in done}
+                await self._record(done)
+            attempted.update(r.key for r in done)
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, str(exc), self.worker_id)
             STATE.config_error = str(exc)
@@ -334,9 +337,6 @@ class Worker:
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
         except (ValueError, OSError) as exc:
-            if results:
-                await self._in_db(record, results, self.worker_id, self.policy)
-            attempted = {r.key for r in results}
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, f"transport: {exc}", self.worker_id)
             STATE.config_error = str(exc)
@@ -344,10 +344,12 @@ class Worker:
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
         STATE.config_error = ""
+        return len(ids)
+
+    async def _record(self, results: Sequence[SendResult]) -> None:
         tally = await self._in_db(record, results, self.worker_id, self.policy)
         for key, count in tally.items():
             STATE.totals[key] += count
-        return len(ids)
 
     async def run(self, once: bool = False) -> None:
         log.info("worker %s started", self.worker_id)

@@ -306,6 +306,8 @@ class Worker:
         if not prepared.envelopes:
             return len(ids)
         attempted: set[str] = set()
+        unrecorded: list[SendResult] = []
+        recorded_at = time.monotonic()
         pending = list(prepared.envelopes)
         try:
             transport = await self._current_transport(store)
@@ -321,12 +323,19 @@ class Worker:
                     chunk = [e for e in chunk if int(e.key) in owned]
                     pending = [e for e in pending if int(e.key) in owned]
                 if chunk:
-                    # outcomes are written per chunk, so a long batch does not delay them
                     results = await transport.send_many(chunk)
                     attempted.update(r.key for r in results)
-                    await self._record(results)
+                    unrecorded += results
+                    # outcomes are written every 64 messages or half second, whichever comes first:
+                    # a long batch does not delay them, and SQLite is not asked for a commit per chunk
+                    if len(unrecorded) >= 64 or time.monotonic() - recorded_at > 0.5 or not pending:
+                        await self._record(unrecorded)
+                        unrecorded, recorded_at = [], time.monotonic()
+            if unrecorded:
+                await self._record(unrecorded)
+                unrecorded = []
         except TransportConfigError as exc:
-            done = [r for r in exc.results if r is not None]
+            done = unrecorded + [r for r in exc.results if r is not None]
             if done:
                 await self._record(done)
             attempted.update(r.key for r in done)
@@ -337,6 +346,8 @@ class Worker:
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
         except (ValueError, OSError) as exc:
+            if unrecorded:
+                await self._record(unrecorded)
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, f"transport: {exc}", self.worker_id)
             STATE.config_error = str(exc)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/", include("shopmail.panel.urls")),
     path("admin/", include("shopmail.support.staff_urls")),
+    path("admin/newsletters/", include("shopmail.newsletter.panel_urls")),
     path("account/", include("shopmail.account.urls")),
     path("", include("shopmail.support.urls")),
     path("", include("shopmail.newsletter.urls")),

@@ -1,6 +1,6 @@
 """Every API router, mounted on the one NinjaAPI."""
 
-from shopmail.api import events, feed, ingest, messages, settings, templates
+from shopmail.api import events, feed, ingest, messages, newsletters, settings, templates
 from shopmail.api.base import api
 
 api.add_router("", ingest.router)
@@ -9,5 +9,6 @@ api.add_router("", events.router)
 api.add_router("", messages.router)
 api.add_router("", templates.router)
 api.add_router("", feed.router)
+api.add_router("", newsletters.router)
 
 __all__ = ["api"]

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         store = StoreSettings.load()
         call_command("collectstatic", interactive=False, verbosity=0)
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
+
         stop = threading.Event()
         worker_thread = None
         if not options["no_worker"]:

@@ -1,0 +1,621 @@
+"""Newsletter throughput: 100,000 opted-in customers, a 40 KB HTML newsletter, timed from "send"
+until Postfix's ``smtp-sink`` has accepted every message.
+
+    .venv/bin/python bench/newsletter.py [--customers 100000] [--workers 2] [--concurrency 25]
+                                         [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
+                                         [--lane shopmail|post_office|both] [--with-proposed]
+
+Needs ``/usr/sbin/smtp-sink`` (Debian: ``apt-get install postfix``), started here on a free
+127.0.0.1 port with ``-M <customers>`` so it exits once it has accepted them all; that exit is
+the end of the clock. The shopmail lane runs ``shopmail worker`` processes (started, idle,
+before the clock starts) against a fresh SQLite database in a temporary data dir, or a fresh
+database on the given PostgreSQL server (created and dropped here). The clock starts when
+``send`` is called on the newsletter (freezing the recipient list and queueing 100,000
+messages is included) and stops when smtp-sink has the last one.
+
+The django-post_office lane does the same with django-post_office 3.x in a virtualenv of its
+own under the temporary dir (pip-installed there, never into this project): one e-mail per
+customer from a template rendered on delivery with the customer's unsubscribe link, sent by
+``send_queued_mail --processes N``.
+
+If mail/compose.py and mail/worker.py do not yet have the newsletter hook (see
+src/shopmail/newsletter/mailing.py), the lane runs on a copy of src/ with that change applied
+(``HOOK_PATCH`` below), so what is measured is the code as it will be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SINK = "/usr/sbin/smtp-sink"
+HTML_BYTES = 40 * 1024
+
+
+def newsletter_html(size: int = HTML_BYTES) -> str:
+    """A believable newsletter: headings, paragraphs, product links and images, ``size`` bytes."""
+    rng = random.Random(7)
+    words = [
+        "warm",
+        "wool",
+        "socks",
+        "knitted",
+        "in",
+        "norway",
+        "merino",
+        "winter",
+        "soft",
+        "light",
+        "durable",
+        "gift",
+        "classic",
+        "new",
+        "season",
+        "autumn",
+        "cosy",
+        "mug",
+        "handmade",
+        "stoneware",
+        "coffee",
+        "tea",
+        "kitchen",
+        "design",
+        "nordic",
+    ]
+    parts = ["<h1>Winter news from Fjord &amp; Fell</h1>"]
+    n = 0
+    while sum(map(len, parts)) < size:
+        n += 1
+        sentence = " ".join(rng.choice(words) for _ in range(60)).capitalize()
+        parts.append(
+            f"<h2>Product {n}: {rng.choice(words).title()} {rng.choice(words)}</h2>"
+            f'<p><img src="https://shop.example.com/img/{n}.jpg" alt="Product {n}" width="560"></p>'
+            f"<p>{sentence}.</p>"
+            f'<p><a href="https://shop.example.com/p/{n}?utm_source=newsletter&amp;utm_medium=email">'
+            f"See product {n}</a></p>"
+        )
+    return "".join(parts)[:size]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sink(port: int, count: int) -> subprocess.Popen:
+    if not Path(SINK).exists():
+        sys.exit(f"{SINK} not found: apt-get install postfix")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen(
+        [SINK, *user, "-m", "1000", "-M", str(count), f"127.0.0.1:{port}", "1024"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.recv(100)
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("smtp-sink did not start")
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def pg_database(server_url: str | None, name: str) -> tuple[str | None, object]:
+    """A fresh database on the PostgreSQL server (dropped by the returned callable)."""
+    if not server_url:
+        return None, lambda: None
+    import psycopg
+
+    parts = urlsplit(server_url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+# --------------------------------------------------------------------------- shopmail lane
+
+HOOK_PATCH = r'''
+--- a/src/shopmail/mail/compose.py
++++ b/src/shopmail/mail/compose.py
+@@
+-from dataclasses import dataclass
++from dataclasses import dataclass, replace
+@@
+     raw: bytes
+     version: str
++    keep: bool = True  # False: bulk mail, not stored on the payload; composed again for a retry
+@@
+     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
++    if message.notification == "newsletter" and payload.context.get("newsletter_id"):
++        from shopmail.newsletter import mailing  # shared parts rendered once per newsletter
++
++        return replace(mailing.compose(message, payload, settings), keep=False)
+--- a/src/shopmail/mail/worker.py
++++ b/src/shopmail/mail/worker.py
+@@
+     composed_now: list[Payload] = []
++    subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
+@@
+         payload = payloads[message.pk]
++        raw = bytes(payload.raw or b"")
+         if payload.raw is None:
+@@
+-            payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
+-            payload.raw, payload.template_version = composed.raw, composed.version
+-            composed_now.append(payload)
++            payload.subject, payload.template_version, raw = composed.subject, composed.version, composed.raw
++            if composed.keep:
++                payload.text, payload.html, payload.raw = composed.text, composed.html, composed.raw
++                composed_now.append(payload)
++            else:
++                subject_only.append(payload)
+@@
+-                bytes(payload.raw or b""),
++                raw,
+@@
+         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
++        fast_update(subject_only, ["subject", "template_version"])
+'''
+
+
+# Optional, measured with --with-proposed: a change to the SMTP transport that matters most for
+# bulk mail (proposed to its owner, not applied here).
+FAST_PATCH = '''
+--- a/src/shopmail/mail/transports/smtp.py
++++ b/src/shopmail/mail/transports/smtp.py
+@@
+     SMTPAuthenticationError,
++    SMTPDataError,
+@@
+     SMTPServerDisconnected,
++    SMTPStatus,
++    SMTPTimeoutError,
+ )
++from aiosmtplib.response import SMTPResponse
+@@
+-            response = await smtp.data(envelope.data)
++            response = await _data(smtp, envelope.data, self.timeout)
+@@
++def _ready_to_send(data: bytes) -> bool:
++    """CRLF line ends only and no line starting with a dot: what ``domain.mime`` builds."""
++    line_ends = data.count(b"\\n")
++    if line_ends != data.count(b"\\r") or line_ends != data.count(b"\\r\\n"):
++        return False
++    return not data.startswith(b".") and b"\\n." not in data
++
++
++async def _data(smtp: aiosmtplib.SMTP, data: bytes, timeout: float) -> SMTPResponse:
++    """DATA. aiosmtplib runs two regular expressions over every message (line ends, dot
++    stuffing: some 2 ms for 100 KB); a message that needs neither is written as it is."""
++    if smtp.protocol is None or not _ready_to_send(data):
++        return await smtp.data(data)
++    response = await smtp.execute_command(b"DATA", timeout=timeout)
++    if response.code != SMTPStatus.start_input:
++        raise SMTPDataError(response.code, response.message)
++    try:
++        smtp.protocol.write(data + (b".\\r\\n" if data.endswith(b"\\r\\n") else b"\\r\\n.\\r\\n"))
++        response = await smtp.protocol.read_response(timeout=timeout)
++    except (SMTPServerDisconnected, SMTPTimeoutError):
++        smtp.close()
++        raise
++    if response.code != SMTPStatus.completed:
++        raise SMTPDataError(response.code, response.message)
++    return response
++
++
+ class _Unreachable(Exception):
+'''
+
+
+def _apply(patch: str, src: Path) -> None:
+    """Apply a patch by its context lines (a loose patch: line numbers move as files change)."""
+    current: Path | None = None
+    hunks: list[list[str]] = []
+
+    def flush() -> None:
+        if current is None:
+            return
+        text = current.read_text()
+        for hunk in hunks:
+            old = "".join(line[1:] for line in hunk if not line.startswith("+"))
+            new = "".join(line[1:] for line in hunk if not line.startswith("-"))
+            if old not in text:
+                sys.exit(f"cannot apply the hook to {current}: the code changed; apply it by hand")
+            text = text.replace(old, new, 1)
+        current.write_text(text)
+
+    for line in patch.strip("\n").splitlines():
+        line += "\n"
+        if line.startswith("--- "):
+            continue
+        if line.startswith("+++ "):
+            flush()
+            current, hunks = src / line[4:].strip().removeprefix("b/src/"), []
+        elif line.startswith("@@"):
+            hunks.append([])
+        else:
+            hunks[-1].append(line)
+    flush()
+
+
+def shopmail_source(work: Path, proposed: bool = False) -> Path:
+    """src/ as it is, or a copy with the newsletter hook (and with ``proposed``, FAST_PATCH) applied."""
+    hooked = "newsletter_id" in (ROOT / "src/shopmail/mail/compose.py").read_text()
+    fast = "_ready_to_send" in (ROOT / "src/shopmail/mail/transports/smtp.py").read_text()
+    if hooked and (fast or not proposed):
+        return ROOT / "src"
+    copy = work / "src"
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if not hooked:
+        _apply(HOOK_PATCH, copy)
+        print("(mail/compose.py has no newsletter hook yet: measuring a copy with HOOK_PATCH applied)")
+    if proposed and not fast:
+        _apply(FAST_PATCH, copy)
+        print("(--with-proposed: FAST_PATCH applied to the copy)")
+    return copy
+
+
+def setup(customers: int, port: int, concurrency: int) -> dict:
+    """In the lane's environment: schema, customers, transport, the newsletter draft."""
+    import django
+
+    django.setup()
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    from shopmail.newsletter import drafts
+    from shopmail.store.models import Customer, StoreSettings
+
+    call_command("migrate", verbosity=0)
+    settings = StoreSettings.load()
+    settings.from_email, settings.company_name = "news@shop.example.com", "Fjord & Fell"
+    settings.transport = {
+        "kind": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "timeout": 60,
+        "pool_size": concurrency,
+    }
+    settings.save()
+    rng = random.Random(1)
+    since = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    batch = []
+    for i in range(customers):
+        batch.append(
+            Customer(
+                external_id=f"c{i}",
+                email=f"customer{i}@example.com",
+                first_name=rng.choice(["Ana", "Ola", "Kari", "Jürgen", ""]),
+                last_name=f"Nordmann {i}",
+                language=rng.choice(["en", "nb", "de", ""]),
+                country="NO",
+                newsletter_opt_in=True,
+                newsletter_opt_in_at=since,
+            )
+        )
+        if len(batch) == 5000:
+            Customer.objects.bulk_create(batch)
+            batch = []
+    Customer.objects.bulk_create(batch)
+    letter = drafts.save(None, subject="Winter news from Fjord & Fell", html=newsletter_html())
+    return {"newsletter": letter.pk, "html_bytes": len(letter.html.encode())}
+
+
+def send(newsletter_id: int) -> dict:
+    import django
+
+    django.setup()
+    from shopmail.newsletter import sending
+    from shopmail.newsletter.models import Newsletter
+
+    start, cpu = time.perf_counter(), time.process_time()
+    letter = sending.send(Newsletter.objects.get(pk=newsletter_id))
+    return {
+        "recipients": letter.recipient_count,
+        "queue_seconds": round(time.perf_counter() - start, 2),
+        "queue_cpu_seconds": round(time.process_time() - cpu, 2),
+    }
+
+
+def report() -> dict:
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from shopmail.mail.models import Message, Payload
+
+    statuses = dict(
+        Message.objects.filter(notification="newsletter").values_list("status").annotate(n=Count("pk"))
+    )
+    sample = Message.objects.filter(notification="newsletter", status="sent").first()
+    size = 0
+    if sample is not None:
+        from shopmail.mail import compose
+        from shopmail.store.models import StoreSettings
+
+        size = len(compose.compose(sample, Payload.objects.get(pk=sample.pk), StoreSettings.load()).raw)
+    return {"statuses": statuses, "message_bytes": size}
+
+
+def call(step: str, env: dict[str, str], *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--step", step, *args], env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def shopmail_lane(args: argparse.Namespace, work: Path) -> dict:
+    src = shopmail_source(work, args.with_proposed)
+    data = work / "shopmail-data"
+    data.mkdir()
+    database, drop = pg_database(args.postgres, f"shopmail_bench_{os.getpid()}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+        "DJANGO_SETTINGS_MODULE": "shopmail.settings",
+        "SHOPMAIL_DATA_DIR": str(data),
+        "DATABASE_URL": database or "",
+        "SHOPMAIL_BASE_URL": "https://shop.example.com",
+    }
+    port = free_port()
+    workers: list[subprocess.Popen] = []
+    sink = None
+    try:
+        made = call("setup", env, str(args.customers), str(port), str(args.concurrency))
+        sink = start_sink(port, args.customers)
+        for _ in range(args.workers):
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "shopmail.cli", "worker", "--concurrency", str(args.concurrency)],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        time.sleep(3)  # the workers are up and idle
+        start = time.perf_counter()
+        queued = call("send", env, str(made["newsletter"]))
+        try:
+            sink.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            sys.exit(f"smtp-sink did not get {args.customers} messages within {args.timeout} s")
+        wall = time.perf_counter() - start
+        time.sleep(1)  # the workers record the last outcomes
+        worker_cpu = sum(cpu_seconds(worker.pid) for worker in workers)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+        checked = call("report", env)
+        return {
+            "lane": "shopmail" + (" +proposed" if args.with_proposed else ""),
+            "database": "postgresql" if database else "sqlite",
+            "workers": args.workers,
+            "concurrency": args.concurrency,
+            "customers": args.customers,
+            **made,
+            **queued,
+            **checked,
+            "worker_cpu_seconds": round(worker_cpu, 1),
+            "wall_seconds": round(wall, 2),
+            "msgs_per_s": round(args.customers / wall),
+        }
+    finally:
+        for proc in [*workers, *([sink] if sink else [])]:
+            if proc.poll() is None:
+                proc.kill()
+        drop()
+
+
+# --------------------------------------------------------------------------- django-post_office lane
+
+PO_SETTINGS = """
+import os
+SECRET_KEY = "bench"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "post_office"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["PO_DB"],
+    "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "timeout": 60}}}
+if os.environ.get("PO_PG"):
+    import dj_database_url
+    DATABASES = {"default": dj_database_url.parse(os.environ["PO_PG"])}
+USE_TZ = True
+EMAIL_BACKEND = "post_office.EmailBackend"
+EMAIL_HOST, EMAIL_PORT = "127.0.0.1", int(os.environ["PO_PORT"])
+POST_OFFICE = {
+    "BACKENDS": {"default": "django.core.mail.backends.smtp.EmailBackend"},
+    "BATCH_SIZE": 1000,
+    "THREADS_PER_PROCESS": int(os.environ.get("PO_THREADS", "5")),
+    "LOG_LEVEL": 0,
+    "DEFAULT_PRIORITY": "medium",
+    "MESSAGE_ID_ENABLED": True,
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+"""
+
+PO_SCRIPT = """
+import json, os, sys, time
+import django
+django.setup()
+from django.core.management import call_command
+from post_office import mail
+from post_office.models import Email, EmailTemplate
+step = sys.argv[1]
+if step == "setup":
+    call_command("migrate", verbosity=0)
+    EmailTemplate.objects.create(
+        name="newsletter", subject="Winter news from Fjord & Fell",
+        content="{{ body_text }}\\n\\nUnsubscribe: {{ unsubscribe_url }}",
+        html_content=open(os.environ["PO_HTML"]).read()
+        + '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    )
+    print(json.dumps({}))
+elif step == "send":
+    count = int(sys.argv[2])
+    start = time.perf_counter()
+    # one e-mail per customer, personal link, rendered on delivery (post_office's bulk path)
+    mail.send_many([
+        {"recipients": [f"customer{i}@example.com"], "sender": "news@shop.example.com",
+         "template": "newsletter", "render_on_delivery": True,
+         "context": {"unsubscribe_url": f"https://shop.example.com/unsubscribe/{i}", "body_text": "Winter news"},
+         "headers": {"List-Unsubscribe": f"<https://shop.example.com/unsubscribe/{i}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
+        for i in range(count)
+    ])
+    print(json.dumps({"queue_seconds": round(time.perf_counter() - start, 2)}))
+elif step == "report":
+    from django.db.models import Count
+    print(json.dumps({"statuses": {str(k): v for k, v in Email.objects.values_list("status").annotate(n=Count("pk"))}}))
+"""
+
+
+def post_office_lane(args: argparse.Namespace, work: Path) -> dict:
+    venv = work / "po-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run(
+        [*pip, "Django==5.2.*", "django-post_office", "dj-database-url", "psycopg[binary]"], check=True
+    )
+    project = work / "po"
+    project.mkdir()
+    (project / "po_settings.py").write_text(textwrap.dedent(PO_SETTINGS))
+    (project / "po_run.py").write_text(textwrap.dedent(PO_SCRIPT))
+    (project / "newsletter.html").write_text(newsletter_html())
+    database, drop = pg_database(args.postgres, f"po_bench_{os.getpid()}")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project),
+        "DJANGO_SETTINGS_MODULE": "po_settings",
+        "PO_DB": str(project / "po.sqlite3"),
+        "PO_PG": database or "",
+        "PO_PORT": str(port),
+        "PO_HTML": str(project / "newsletter.html"),
+        "PO_THREADS": str(args.concurrency),
+    }
+    python = str(venv / "bin" / "python")
+    sink = None
+
+    def run(*argv: str) -> dict:
+        out = subprocess.run([python, *argv], env=env, capture_output=True, text=True, cwd=project)
+        if out.returncode:
+            sys.exit(f"post_office {' '.join(argv)} failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    try:
+        run("po_run.py", "setup")
+        sink = start_sink(port, args.customers)
+        start = time.perf_counter()
+        queued = run("po_run.py", "send", str(args.customers))
+        sender = subprocess.Popen(
+            [python, "-m", "django", "send_queued_mail", "--processes", str(args.workers)],
+            env=env,
+            cwd=project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            sink.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            sender.kill()
+            return {"lane": "django-post_office", "error": f"not done within {args.timeout} s"}
+        wall = time.perf_counter() - start
+        sender.wait(timeout=120)
+        return {
+            "lane": "django-post_office",
+            "database": "postgresql" if database else "sqlite",
+            "processes": args.workers,
+            "threads_per_process": args.concurrency,
+            "customers": args.customers,
+            **queued,
+            **run("po_run.py", "report"),
+            "wall_seconds": round(wall, 2),
+            "msgs_per_s": round(args.customers / wall),
+        }
+    finally:
+        if sink is not None and sink.poll() is None:
+            sink.kill()
+        drop()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--concurrency", type=int, default=25, help="SMTP connections per worker")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a throwaway db is made)")
+    parser.add_argument("--lane", choices=("shopmail", "post_office", "both"), default="shopmail")
+    parser.add_argument(
+        "--with-proposed",
+        action="store_true",
+        help="also apply FAST_PATCH (SMTP DATA without the regex passes)",
+    )
+    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.step:  # one step inside a lane's environment
+        result = {
+            "setup": lambda: setup(int(rest[0]), int(rest[1]), int(rest[2])),
+            "send": lambda: send(int(rest[0])),
+            "report": report,
+        }[args.step]()
+        print(json.dumps(result))
+        return
+    results = []
+    with tempfile.TemporaryDirectory(prefix="shopmail-bench-") as tmp:
+        for lane in ("shopmail", "post_office"):
+            if args.lane in (lane, "both"):
+                work = Path(tmp) / lane
+                work.mkdir()
+                run = shopmail_lane if lane == "shopmail" else post_office_lane
+                results.append(run(args, work))
+                print(json.dumps(results[-1]), flush=True)
+    for result in results:
+        if "wall_seconds" in result:
+            print(
+                f"{result['lane']:>20}: {result['customers']:,} messages in {result['wall_seconds']:.1f} s"
+                f" = {result['msgs_per_s']:,} msg/s ({result['database']})"
+            )
+
+
+if __name__ == "__main__":
+    main()

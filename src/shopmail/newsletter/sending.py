@@ -1,0 +1,303 @@
+"""Sending a newsletter: freeze its recipient list, then queue each recipient exactly once.
+
+Two steps, both safe to repeat:
+
+1. ``freeze``: the segment is evaluated once and stored as ``Recipient`` rows (one per customer,
+   one per address), and the newsletter stops being editable.
+2. ``queue_pending``: recipients without a message are queued in batches, each batch one
+   transaction (messages, payloads and the link from recipient to message together). A message's
+   key is ``newsletter:<newsletter id>:<customer id>`` and a batch first looks for keys that
+   already exist, so a double click, two API calls at once, or a crash and a restart half-way
+   queue nobody twice; sending again simply resumes.
+
+Per recipient the payload holds only the personal parts (name, address, unsubscribe link and
+headers) and the newsletter's id; the shared parts are rendered once per newsletter when the
+worker composes (``mailing``). Bulk priority lets order mail overtake a newsletter in the queue.
+A rate limit spaces the messages' due times 3600/rate seconds apart; a scheduled send starts
+them at that time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from shopmail.db import fast_update
+from shopmail.domain import mime
+from shopmail.mail import outbox
+from shopmail.mail.models import Message, Priority
+from shopmail.newsletter import consent, segments
+from shopmail.newsletter.models import Newsletter, NewsletterStatus, Recipient
+from shopmail.store.models import Customer, StoreSettings
+
+BATCH = 2000
+MAX_TEST_ADDRESSES = 20
+
+
+class SendError(ValueError):
+    """The newsletter cannot be sent as asked; ``errors`` as ``{"loc": [...], "msg": ...}``."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__("; ".join(e["msg"] for e in errors))
+        self.errors = errors
+
+
+def message_key(newsletter_id: int, customer_id: int) -> str:
+    return f"newsletter:{newsletter_id}:{customer_id}"
+
+
+def customer_context(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.external_id,
+        "email": customer.email,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "language": customer.language,
+        "country": customer.country,
+    }
+
+
+def recipient_context(newsletter: Newsletter, customer_id: int, person: dict[str, Any]) -> dict[str, Any]:
+    """The payload context of one recipient: small, the content is referenced by id."""
+    link = consent.url(customer_id, newsletter.pk)
+    return {
+        "newsletter_id": newsletter.pk,
+        "newsletter_revision": newsletter.revision,
+        "customer": {"id": person["external_id"], **{k: v for k, v in person.items() if k != "external_id"}},
+        "extras": {"unsubscribe_url": link},
+        "headers": consent.headers(link),
+    }
+
+
+def filters_of(newsletter: Newsletter) -> dict[str, Any]:
+    return dict(
+        newsletter.segment.filters if newsletter.segment_id and newsletter.segment else newsletter.filters
+    )
+
+
+def validate_for_sending(newsletter: Newsletter) -> None:
+    errors = []
+    if not newsletter.subject.strip():
+        errors.append({"loc": ["subject"], "msg": "a newsletter needs a subject"})
+    if not (newsletter.html.strip() or newsletter.text.strip()):
+        errors.append({"loc": ["html"], "msg": "a newsletter needs some content (HTML or text)"})
+    if errors:
+        raise SendError(errors)
+
+
+def _insert_recipients(newsletter: Newsletter, customers: QuerySet[Customer]) -> int:
+    """The segment as recipient rows, in one statement: one row per address (its first customer),
+    numbered in customer order."""
+    segment_sql, params = customers.values(cid=F("pk"), addr=F("email")).query.sql_with_params()
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    # identifiers from model metadata and Django's own compiled query; values are parameters
+    sql = (
+        f"INSERT INTO {table} (newsletter_id, customer_id, position, email, language, skipped)"
+        " SELECT %s, MIN(seg.cid), ROW_NUMBER() OVER (ORDER BY MIN(seg.cid)) - 1, MIN(seg.addr), '', ''"
+        f" FROM ({segment_sql}) seg GROUP BY LOWER(TRIM(seg.addr))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [newsletter.pk, *params])
+        return max(cursor.rowcount, 0)
+
+
+def freeze(
+    newsletter_id: int,
+    *,
+    at: dt.datetime | None = None,
+    rate_per_hour: int | None = None,
+    settings: StoreSettings | None = None,
+) -> Newsletter:
+    """Fix the recipient list (once; later calls change nothing)."""
+    settings = settings or StoreSettings.load()
+    with transaction.atomic():
+        newsletter = Newsletter.objects.select_for_update().get(pk=newsletter_id)
+        if newsletter.status != NewsletterStatus.DRAFT:
+            return newsletter
+        validate_for_sending(newsletter)
+        try:
+            filters = segments.clean(filters_of(newsletter))
+        except segments.SegmentError as exc:
+            raise SendError(exc.errors) from None
+        count = _insert_recipients(newsletter, segments.queryset(filters, settings.default_language))
+        newsletter.status = NewsletterStatus.SENDING
+        newsletter.filters = filters
+        newsletter.scheduled_at = at
+        newsletter.rate_per_hour = rate_per_hour or None
+        newsletter.recipient_count = count
+        newsletter.send_started_at = timezone.now()
+        newsletter.save()
+    return newsletter
+
+
+def _due_times(newsletter: Newsletter, positions: Sequence[int]) -> list[dt.datetime] | None:
+    start = max(newsletter.scheduled_at or timezone.now(), newsletter.send_started_at or timezone.now())
+    if newsletter.rate_per_hour:
+        gap = 3600.0 / newsletter.rate_per_hour
+        return [start + dt.timedelta(seconds=position * gap) for position in positions]
+    if newsletter.scheduled_at and newsletter.scheduled_at > timezone.now():
+        return [start] * len(positions)
+    return None
+
+
+_PERSON = ("external_id", "email", "first_name", "last_name", "language", "country")
+
+
+def _link(rows: Sequence[tuple[int | None, str, str, int]]) -> None:
+    """(message id, language, skipped, recipient id) for each recipient of a batch."""
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    sql = f"UPDATE {table} SET message_id = %s, language = %s, skipped = %s WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _queue_batch(newsletter_id: int, settings: StoreSettings) -> bool:
+    """Queue the next batch of recipients; False when there is nothing left to queue."""
+    with transaction.atomic():
+        newsletter = Newsletter.objects.select_for_update().get(pk=newsletter_id)
+        if newsletter.status != NewsletterStatus.SENDING:
+            return False
+        batch = list(
+            Recipient.objects.filter(newsletter=newsletter, message__isnull=True, skipped="")
+            .order_by("position")
+            .values_list(
+                "pk",
+                "position",
+                "customer_id",
+                "customer__newsletter_opt_in",
+                *(f"customer__{f}" for f in _PERSON),
+            )[:BATCH]
+        )
+        if not batch:
+            newsletter.status, newsletter.queued_at = NewsletterStatus.QUEUED, timezone.now()
+            newsletter.save(update_fields=["status", "queued_at", "updated_at"])
+            return False
+        keys = [message_key(newsletter.pk, row[2] or 0) for row in batch]
+        existing = dict(Message.objects.filter(key__in=keys).values_list("key", "pk"))
+        links: list[tuple[int | None, str, str, int]] = []
+        drafts, queued = [], []
+        for key, (pk, position, customer_id, opted_in, *fields) in zip(keys, batch, strict=True):
+            person = dict(zip(_PERSON, fields, strict=True))
+            if key in existing:  # queued by a run that did not get to link it
+                links.append((existing[key], "", "", pk))
+            elif customer_id is None:
+                links.append((None, "", "deleted", pk))
+            elif not opted_in:  # opted out since the list was frozen
+                links.append((None, "", "unsubscribed", pk))
+            else:
+                language = outbox.language_for(person, settings)
+                drafts.append(
+                    outbox.Draft(
+                        key=key,
+                        notification="newsletter",
+                        to_email=person["email"],
+                        language=language,
+                        context=recipient_context(newsletter, customer_id, person),
+                        priority=Priority.BULK,
+                    )
+                )
+                queued.append((pk, position, language))
+        messages = outbox.queue(drafts, settings)
+        due = _due_times(newsletter, [position for _, position, _ in queued])
+        if due is not None:
+            for message, due_at in zip(messages, due, strict=True):
+                message.due_at = due_at
+            fast_update(messages, ["due_at"])
+        links += [(m.pk, language, "", pk) for m, (pk, _, language) in zip(messages, queued, strict=True)]
+        _link(links)
+    return True
+
+
+def queue_pending(newsletter_id: int, settings: StoreSettings | None = None) -> Newsletter:
+    settings = settings or StoreSettings.load()
+    while _queue_batch(newsletter_id, settings):
+        pass
+    return Newsletter.objects.get(pk=newsletter_id)
+
+
+def send(
+    newsletter: Newsletter,
+    *,
+    at: dt.datetime | None = None,
+    rate_per_hour: int | None = None,
+    settings: StoreSettings | None = None,
+) -> Newsletter:
+    """Send now (or at ``at``, at most ``rate_per_hour`` an hour). Repeating it resumes, never duplicates."""
+    settings = settings or StoreSettings.load()
+    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+        raise SendError([{"loc": ["at"], "msg": "needs a zone"}])
+    if rate_per_hour is not None and rate_per_hour < 1:
+        raise SendError([{"loc": ["rate_per_hour"], "msg": "must be at least 1"}])
+    freeze(newsletter.pk, at=at, rate_per_hour=rate_per_hour, settings=settings)
+    return queue_pending(newsletter.pk, settings)
+
+
+def clean_addresses(raw: Any) -> list[str]:
+    """Test-send addresses: a list, or text separated by commas, semicolons or whitespace."""
+    if isinstance(raw, str):
+        raw = raw.replace(";", ",").replace("\n", ",").split(",")
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise SendError([{"loc": ["to"], "msg": "must be a list of e-mail addresses"}])
+    addresses, errors = [], []
+    for index, item in enumerate(raw):
+        if not item.strip():
+            continue
+        try:
+            addresses.append(mime.normalize_email(item))
+        except mime.HeaderError:
+            errors.append({"loc": ["to", index], "msg": f"{item.strip()[:80]!r} is not an e-mail address"})
+    if not addresses and not errors:
+        errors.append({"loc": ["to"], "msg": "give at least one address"})
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        errors.append({"loc": ["to"], "msg": f"at most {MAX_TEST_ADDRESSES} addresses"})
+    if errors:
+        raise SendError(errors)
+    return list(dict.fromkeys(addresses))
+
+
+def content(newsletter: Newsletter, *, test: bool = False) -> dict[str, str]:
+    subject = f"[Test] {newsletter.subject}" if test else newsletter.subject
+    return {"subject": subject, "html": newsletter.html, "text": newsletter.text}
+
+
+def test_send(
+    newsletter: Newsletter,
+    addresses: Sequence[str],
+    *,
+    as_customer: Customer | None = None,
+    settings: StoreSettings | None = None,
+) -> list[Message]:
+    """Queue the newsletter as it is now to these addresses only (subject marked "[Test]").
+
+    Personalised as ``as_customer`` if given; the unsubscribe link in it is a test link that
+    unsubscribes nobody. Sent with order priority: someone is waiting for it.
+    """
+    settings = settings or StoreSettings.load()
+    validate_for_sending(newsletter)
+    link = consent.url(consent.TEST_CUSTOMER, newsletter.pk)
+    drafts = []
+    for address in addresses:
+        customer = customer_context(as_customer) if as_customer else {"email": address}
+        drafts.append(
+            outbox.Draft(
+                key=f"newsletter-test:{newsletter.pk}:{uuid.uuid4().hex}",
+                notification="newsletter",
+                to_email=address,
+                language=outbox.language_for(customer, settings),
+                context={
+                    "customer": {**customer, "email": address},
+                    "extras": {"newsletter": content(newsletter, test=True), "unsubscribe_url": link},
+                    "headers": consent.headers(link),
+                    "test_of": newsletter.pk,
+                },
+                priority=Priority.ORDER,
+            )
+        )
+    with transaction.atomic():
+        return outbox.queue(drafts, settings)

@@ -53,6 +53,8 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = ["username"]
+# Per account on purpose: locking by IP would lock out a whole shop office behind one NAT.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "shopmail.panel.auth.lockout_response"
 LOGIN_URL = "/admin/login/"

@@ -7,12 +7,6 @@ from newsletter_support import install_compose_hook
 
 
 @pytest.fixture(autouse=True)
-def newsletter_urls(settings):
-    """The wizard and the API mounted (see newsletter_urls)."""
-    settings.ROOT_URLCONF = "newsletter_urls"
-
-
-@pytest.fixture(autouse=True)
 def compose_hook(monkeypatch):
     from shopmail.newsletter import mailing
 

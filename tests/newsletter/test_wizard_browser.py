@@ -4,7 +4,6 @@ SMTP server), send it, and see the delivery counts."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
@@ -25,7 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HERE = Path(__file__).resolve().parent
 PASSWORD = "violet-otter-harbour-42"
 
 
@@ -58,19 +56,7 @@ def test_wizard_journey_with_test_send(server, smtp_store, smtp_server, staff_us
     for n in range(1, 7):
         customer(n, first_name=f"Kunde{n}", country="NO" if n % 2 else "SE", language="nb" if n < 4 else "en")
     customer(7, country="NO", newsletter_opt_in=False)
-    tests_dir = str(HERE.parent)
-    # `serve` builds its WSGI app (WhiteNoise indexes the static files) before it collects them:
-    # on a fresh data dir the first server would answer 404 for the wizard's script.
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    site = server(
-        "--no-worker",
-        env={
-            "DJANGO_SETTINGS_MODULE": "newsletter_server_settings",
-            "PYTHONPATH": os.pathsep.join([str(HERE), tests_dir, os.environ.get("PYTHONPATH", "")]),
-        },
-    )
+    site = server("--no-worker")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()

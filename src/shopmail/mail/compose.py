@@ -6,7 +6,7 @@ Message-ID and Date) is stored on the payload, so a retry sends the very same by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
@@ -24,6 +24,7 @@ class Composed:
     html: str
     raw: bytes
     version: str
+    keep: bool = True  # False: bulk mail, not stored on the payload; composed again for a retry
 
 
 def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +88,10 @@ def compose(
     sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
 ) -> Composed:
     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
+    if message.notification == "newsletter" and payload.context.get("newsletter_id"):
+        from shopmail.newsletter import mailing  # shared parts rendered once per newsletter
+
+        return replace(mailing.compose(message, payload, settings), keep=False)
     rendered, version = render_message(message, payload, settings, sources=sources)
     customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
     to_name = (

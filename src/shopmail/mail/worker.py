@@ -92,8 +92,10 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     payloads = {p.pk: p for p in Payload.objects.filter(pk__in=ids)}
     sources: dict[Any, Any] = {}
     composed_now: list[Payload] = []
+    subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
     for message in Message.objects.filter(pk__in=ids).order_by("priority", "id"):
         payload = payloads[message.pk]
+        raw = bytes(payload.raw or b"")
         if payload.raw is None:
             try:
                 composed = compose_mod.compose(message, payload, store, sources)
@@ -111,19 +113,23 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
                 log.warning("message held: %s", reason, extra={"message_id": message.pk})
                 prepared.held += 1
                 continue
-            payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
-            payload.raw, payload.template_version = composed.raw, composed.version
-            composed_now.append(payload)
+            payload.subject, payload.template_version, raw = composed.subject, composed.version, composed.raw
+            if composed.keep:
+                payload.text, payload.html, payload.raw = composed.text, composed.html, composed.raw
+                composed_now.append(payload)
+            else:
+                subject_only.append(payload)
         prepared.envelopes.append(  # envelope addresses as the headers have them (IDNA domains)
             Envelope(
                 str(message.pk),
                 mime.normalize_email(store.from_email),
                 (mime.normalize_email(message.to_email),),
-                bytes(payload.raw or b""),
+                raw,
             )
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
+        fast_update(subject_only, ["subject", "template_version"])
     return prepared
 
 

@@ -21,9 +21,8 @@ text part, sent by ``send_queued_mail --processes N`` (--workers) with N threads
 smtp-sink exits on receiving the last message, before answering it, so in both lanes that one
 message is recorded as deferred (it would be retried); the clock is right.
 
-If mail/compose.py and mail/worker.py do not yet have the newsletter hook (see
-src/shopmail/newsletter/mailing.py), the lane runs on a copy of src/ with that change applied
-(``HOOK_PATCH`` below), so what is measured is the code as it will be.
+``--with-proposed`` runs the shopmail lane on a copy of src/ with ``FAST_PATCH`` applied (an
+SMTP transport change proposed to its owner), to measure what it would bring.
 """
 
 from __future__ import annotations
@@ -127,50 +126,6 @@ def pg_database(server_url: str | None, name: str) -> tuple[str | None, object]:
 
 # --------------------------------------------------------------------------- shopmail lane
 
-HOOK_PATCH = r'''
---- a/src/shopmail/mail/compose.py
-+++ b/src/shopmail/mail/compose.py
-@@
--from dataclasses import dataclass
-+from dataclasses import dataclass, replace
-@@
-     raw: bytes
-     version: str
-+    keep: bool = True  # False: bulk mail, not stored on the payload; composed again for a retry
-@@
-     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
-+    if message.notification == "newsletter" and payload.context.get("newsletter_id"):
-+        from shopmail.newsletter import mailing  # shared parts rendered once per newsletter
-+
-+        return replace(mailing.compose(message, payload, settings), keep=False)
---- a/src/shopmail/mail/worker.py
-+++ b/src/shopmail/mail/worker.py
-@@
-     composed_now: list[Payload] = []
-+    subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
-@@
-         payload = payloads[message.pk]
-+        raw = bytes(payload.raw or b"")
-         if payload.raw is None:
-@@
--            payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
--            payload.raw, payload.template_version = composed.raw, composed.version
--            composed_now.append(payload)
-+            payload.subject, payload.template_version, raw = composed.subject, composed.version, composed.raw
-+            if composed.keep:
-+                payload.text, payload.html, payload.raw = composed.text, composed.html, composed.raw
-+                composed_now.append(payload)
-+            else:
-+                subject_only.append(payload)
-@@
--                bytes(payload.raw or b""),
-+                raw,
-@@
-         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
-+        fast_update(subject_only, ["subject", "template_version"])
-'''
-
-
 # Optional, measured with --with-proposed: a change to the SMTP transport that matters most for
 # bulk mail (proposed to its owner, not applied here).
 FAST_PATCH = '''
@@ -233,7 +188,7 @@ def _apply(patch: str, src: Path) -> None:
             old = "".join(line[1:] for line in hunk if not line.startswith("+"))
             new = "".join(line[1:] for line in hunk if not line.startswith("-"))
             if old not in text:
-                sys.exit(f"cannot apply the hook to {current}: the code changed; apply it by hand")
+                sys.exit(f"cannot apply the patch to {current}: the code changed; apply it by hand")
             text = text.replace(old, new, 1)
         current.write_text(text)
 
@@ -252,19 +207,13 @@ def _apply(patch: str, src: Path) -> None:
 
 
 def shopmail_source(work: Path, proposed: bool = False) -> Path:
-    """src/ as it is, or a copy with the newsletter hook (and with ``proposed``, FAST_PATCH) applied."""
-    hooked = "newsletter_id" in (ROOT / "src/shopmail/mail/compose.py").read_text()
-    fast = "_ready_to_send" in (ROOT / "src/shopmail/mail/transports/smtp.py").read_text()
-    if hooked and (fast or not proposed):
+    """src/ as it is, or with ``proposed`` a copy with FAST_PATCH applied."""
+    if not proposed or "_ready_to_send" in (ROOT / "src/shopmail/mail/transports/smtp.py").read_text():
         return ROOT / "src"
     copy = work / "src"
     shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    if not hooked:
-        _apply(HOOK_PATCH, copy)
-        print("(mail/compose.py has no newsletter hook yet: measuring a copy with HOOK_PATCH applied)")
-    if proposed and not fast:
-        _apply(FAST_PATCH, copy)
-        print("(--with-proposed: FAST_PATCH applied to the copy)")
+    _apply(FAST_PATCH, copy)
+    print("(--with-proposed: FAST_PATCH applied to a copy of src/)")
     return copy
 
 

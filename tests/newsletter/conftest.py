@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from newsletter_support import install_compose_hook
 
 
 @pytest.fixture(autouse=True)
-def compose_hook(monkeypatch):
+def fresh_caches():
     from shopmail.newsletter import mailing
 
-    install_compose_hook(monkeypatch)
     mailing.clear_caches()  # ids repeat between tests (their transactions are rolled back)
     yield
     mailing.clear_caches()

@@ -5,37 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import inspect
 import re
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
 UTC = dt.UTC
-
-
-def compose_delegates() -> bool:
-    """Whether mail/compose.py hands newsletter messages to shopmail.newsletter.mailing yet."""
-    from shopmail.mail import compose as compose_mod
-
-    return "newsletter_id" in inspect.getsource(compose_mod.compose)
-
-
-def install_compose_hook(monkeypatch) -> None:
-    """Until the compose.py change lands: newsletter messages composed by newsletter.mailing."""
-    from shopmail.mail import compose as compose_mod
-    from shopmail.newsletter import mailing
-
-    if compose_delegates():
-        return
-    original = compose_mod.compose
-
-    def compose(message, payload, settings, *args, **kwargs):
-        if message.notification == "newsletter" and payload.context.get("newsletter_id"):
-            return mailing.compose(message, payload, settings)
-        return original(message, payload, settings, *args, **kwargs)
-
-    monkeypatch.setattr(compose_mod, "compose", compose)
 
 
 def customer(n: int, **fields: Any):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-pytest_plugins = ["fixtures.smtp", "fixtures.delivery"]
+pytest_plugins = ["fixtures.smtp", "fixtures.delivery", "fixtures.customers"]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from account_kit import PASSWORD, link_in, make_account, rendered, sign_in
+from fixtures.customer_kit import PASSWORD, link_in, make_account, rendered, sign_in
 from django.test import Client
 
 from shopmail.account import throttle

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from account_kit import link_in, rendered
+from fixtures.customer_kit import link_in, rendered
 from django.core import signing
 from django.test import Client
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from account_kit import PASSWORD, sign_in
+from fixtures.customer_kit import PASSWORD, sign_in
 from django.test import Client
 
 from shopmail.store.models import Customer, FeedEvent

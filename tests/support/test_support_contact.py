@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from support_kit import rendered
+from fixtures.customer_kit import rendered
 
 from shopmail.account import throttle
 from shopmail.mail.models import Message

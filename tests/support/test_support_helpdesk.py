@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from support_kit import link_in, rendered
+from fixtures.customer_kit import link_in, rendered
 
 from shopmail.mail.models import Message
 from shopmail.store.models import Order
@@ -61,7 +61,7 @@ def test_customer_opens_thread_staff_reply_customer_answers(ana, ana_client, sta
 
 def test_customer_cannot_see_or_post_to_another_customers_thread(ana, ana_client, bob):
     bob_client = Client()
-    from support_kit import sign_in
+    from fixtures.customer_kit import sign_in
 
     sign_in(bob_client, bob.email)
     theirs = open_thread(bob_client, subject="Bob's question")

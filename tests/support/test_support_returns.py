@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from support_kit import rendered
+from fixtures.customer_kit import rendered
 
 from shopmail.mail.models import Message
 from shopmail.store.models import FeedEvent, Order
@@ -99,7 +99,7 @@ def test_staff_pages_need_staff(rma, ana_client, django_user_model):
 
 
 def test_a_customer_never_sees_another_customers_return(rma, bob):
-    from support_kit import sign_in
+    from fixtures.customer_kit import sign_in
 
     client = Client()
     sign_in(client, bob.email)

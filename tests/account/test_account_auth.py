@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures.customer_kit import PASSWORD, link_in, make_account, rendered, sign_in
 from django.test import Client
 
+from fixtures.customer_kit import PASSWORD, link_in, make_account, rendered, sign_in
 from shopmail.account import throttle
 from shopmail.account.models import AccountToken, CustomerAccount
 from shopmail.account.views import auth as auth_views

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fixtures.customer_kit import link_in, rendered
 from django.core import signing
 from django.test import Client
 
 from factories import evolve, shipment
 from factories import order as order_snapshot
+from fixtures.customer_kit import link_in, rendered
 from shopmail.mail import links
 from shopmail.mail.models import Message
 from shopmail.store.ingest import ingest

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fixtures.customer_kit import PASSWORD, sign_in
 from django.test import Client
 
+from fixtures.customer_kit import PASSWORD, sign_in
 from shopmail.store.models import Customer, FeedEvent
 
 XSS = "<img src=x onerror=alert(1)>"

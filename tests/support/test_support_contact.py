@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from fixtures.customer_kit import rendered
 
+from fixtures.customer_kit import rendered
 from shopmail.account import throttle
 from shopmail.mail.models import Message
 from shopmail.support.models import ContactMessage

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from fixtures.customer_kit import link_in, rendered
 
+from fixtures.customer_kit import link_in, rendered
 from shopmail.mail.models import Message
 from shopmail.store.models import Order
 from shopmail.support.models import Thread, ThreadMessage

@@ -21,6 +21,7 @@ from shopmail.mail.transports import (
     parse_smtp_url,
 )
 from shopmail.mail.transports.detect import detect
+from shopmail.mail.transports import smtp as smtp_module
 
 
 def envelope(n: int, *rcpt: str, sender: str = "shop@example.com") -> Envelope:
@@ -55,7 +56,12 @@ def send(smtp: SmtpTransport, envelopes):
 # -- SMTP: the happy path and the pool --------------------------------------------------------
 
 
-def test_pool_sends_in_parallel_and_reuses_connections(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+@pytest.mark.parametrize("idle", [False, True], ids=["fresh", "idle"])
+def test_pool_sends_in_parallel_and_reuses_connections(smtp_server, monkeypatch, pipelining, idle):
+    smtp_server.pipelining = pipelining
+    if idle:  # connections count as idle at once: checked with NOOP before reuse
+        monkeypatch.setattr(smtp_module, "_FRESH", 0.0)
     smtp = transport(smtp_server, pool_size=3)
     first = [envelope(n) for n in range(12)]
     second = [envelope(n) for n in range(12, 20)]
@@ -77,7 +83,8 @@ def test_pool_sends_in_parallel_and_reuses_connections(smtp_server):
     assert all(r.reply.startswith("250 2.0.0 OK queued as test-") for r in results)
     assert connections_after_first <= 3
     assert smtp_server.connection_count == connections_after_first  # reused, not reopened
-    assert "NOOP" in smtp_server.commands  # idle connections checked before reuse
+    # a connection idle for a while is checked before reuse; one that just answered is not
+    assert ("NOOP" in smtp_server.commands) is idle
     received = {m.message_id: m for m in smtp_server.messages}
     assert len(received) == 20
     for sent in first + second:
@@ -95,7 +102,9 @@ def test_empty_batch_is_fine(smtp_server):
 # -- SMTP: per-message outcomes -----------------------------------------------------------------
 
 
-def test_451_at_rcpt_defers_then_the_retry_is_sent(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_451_at_rcpt_defers_then_the_retry_is_sent(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.fail("rcpt", 451, "4.7.1 Greylisted, try again", times=1)
     smtp = transport(smtp_server)
 
@@ -116,7 +125,9 @@ def test_451_at_rcpt_defers_then_the_retry_is_sent(smtp_server):
     assert [m.message_id for m in smtp_server.messages] == ["<order-1@shop.example>"]
 
 
-def test_550_for_one_of_three_recipients_sends_to_the_others(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_550_for_one_of_three_recipients_sends_to_the_others(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.reject_recipient("gone@example.com")
     message = envelope(1, "ann@example.com", "gone@example.com", "bob@example.com")
 
@@ -131,7 +142,9 @@ def test_550_for_one_of_three_recipients_sends_to_the_others(smtp_server):
     assert received.data == message.data
 
 
-def test_all_recipients_rejected_fails(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_all_recipients_rejected_fails(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.reject_recipient("gone@example.com")
     smtp_server.reject_recipient("left@example.com", 553, "5.1.3 Bad address")
 
@@ -143,7 +156,9 @@ def test_all_recipients_rejected_fails(smtp_server):
     assert smtp_server.messages == []
 
 
-def test_a_4xx_recipient_defers_the_whole_message_so_nobody_gets_it_twice(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_a_4xx_recipient_defers_the_whole_message_so_nobody_gets_it_twice(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.fail("rcpt", 452, "4.2.2 Mailbox full", times=1)
 
     [result] = send(transport(smtp_server), [envelope(1, "ann@example.com", "bob@example.com")])
@@ -154,7 +169,9 @@ def test_a_4xx_recipient_defers_the_whole_message_so_nobody_gets_it_twice(smtp_s
     assert "RSET" in smtp_server.commands
 
 
-def test_a_poison_message_does_not_block_the_others(smtp_server):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_a_poison_message_does_not_block_the_others(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.fail("mail", 553, "5.1.7 Bad sender address", times=1)
 
     results = send(transport(smtp_server, pool_size=1), [envelope(1), envelope(2)])
@@ -173,7 +190,9 @@ def test_a_poison_message_does_not_block_the_others(smtp_server):
         ("dot", 552, Outcome.FAIL),
     ],
 )
-def test_the_reply_code_decides_the_outcome(smtp_server, stage, code, outcome):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_the_reply_code_decides_the_outcome(smtp_server, stage, code, outcome, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.fail(stage, code, "reason given by the server", times=1)
 
     results = send(transport(smtp_server, pool_size=1), [envelope(1), envelope(2)])
@@ -256,7 +275,9 @@ def test_disconnect_at_data_defers_and_the_next_message_reconnects(smtp_server):
         ("dot", [Outcome.DEFER, Outcome.SENT]),
     ],
 )
-def test_a_dropped_connection_defers(smtp_server, stage, outcomes):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_a_dropped_connection_defers(smtp_server, stage, outcomes, pipelining):
+    smtp_server.pipelining = pipelining
     smtp_server.disconnect(stage, times=1)
 
     results = send(transport(smtp_server, pool_size=1), [envelope(1), envelope(2)])
@@ -616,7 +637,7 @@ def test_detect_reports_the_configured_server_and_its_capabilities(smtp_server, 
     assert found["smtp SMTPUTF8"].usable
     assert found["smtp 8BITMIME"].usable
     assert found["smtp SIZE"].detail == "offered: 33554432"
-    assert not found["smtp PIPELINING"].usable
+    assert found["smtp PIPELINING"].usable
     assert found["sendmail"].usable
     assert found["sendmail"].detail == str(tmp_path / "sendmail")
     assert "localhost:25" in found
@@ -634,3 +655,77 @@ def test_detect_explains_what_is_wrong(smtp_server):
     [smtp, *_] = asyncio.run(detect(config))
     assert not smtp.usable
     assert "connect failed" in smtp.detail
+
+
+# -- SMTP: pipelining (RFC 2920) ---------------------------------------------------------------
+
+
+def test_pipelined_commands_travel_together_one_round_trip_per_message(smtp_server):
+    """With PIPELINING, a message's content and the next message's MAIL/RCPT/DATA share a write."""
+    smtp = transport(smtp_server, pool_size=1)
+    envelopes = [envelope(n) for n in range(30)]
+    writes: list[bytes] = []
+
+    async def run():
+        original = smtp_module.Wire.write
+
+        def spy(self, data):
+            writes.append(data)
+            original(self, data)
+
+        smtp_module.Wire.write = spy
+        try:
+            return await smtp.send_many(envelopes)
+        finally:
+            smtp_module.Wire.write = original
+            await smtp.close()
+
+    results = asyncio.run(run())
+
+    assert {r.outcome for r in results} == {Outcome.SENT}
+    assert len(smtp_server.messages) == 30
+    assert len(writes) == 31  # 30 messages: one write each, plus the last content on its own
+    assert writes[0].startswith(b"MAIL FROM:<shop@example.com> SIZE=")
+    assert writes[0].endswith(b"RCPT TO:<ann@example.com>\r\nDATA\r\n")
+    assert b"\r\n.\r\nMAIL FROM:" in writes[1]
+
+
+def test_message_content_is_dot_stuffed_and_line_ends_are_crlf():
+    from shopmail.mail.transports.smtp_wire import message_content
+
+    assert message_content(b"a\r\nb\r\n") == b"a\r\nb\r\n.\r\n"
+    assert message_content(b".lead\r\n.\r\nx") == b"..lead\r\n..\r\nx\r\n.\r\n"
+    assert message_content(b"lf\nonly\rcr\r\n") == b"lf\r\nonly\r\ncr\r\n.\r\n"
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])
+def test_lines_starting_with_a_dot_arrive_intact(smtp_server, pipelining):
+    smtp_server.pipelining = pipelining
+    data = (
+        b"From: shop@example.com\r\nTo: ann@example.com\r\nSubject: dots\r\n"
+        b"Message-ID: <dots@shop.example>\r\n\r\n.\r\n..two\r\n.three\r\nend\r\n"
+    )
+    [result] = send(transport(smtp_server), [Envelope("k", "shop@example.com", ("ann@example.com",), data)])
+
+    assert result.outcome is Outcome.SENT
+    [received] = smtp_server.messages
+    assert received.data == data
+
+
+def test_a_pooled_connection_that_died_quietly_is_replaced_without_losing_the_message(smtp_server):
+    smtp = transport(smtp_server, pool_size=1)
+
+    async def run():
+        try:
+            first = await smtp.send_many([envelope(1)])
+            smtp_server.stop()  # drops the pooled connection while the client is not looking
+            smtp_server.start()
+            second = await smtp.send_many([envelope(2)])
+            return first + second
+        finally:
+            await smtp.close()
+
+    results = asyncio.run(run())
+
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert [m.message_id for m in smtp_server.messages] == ["<order-1@shop.example>", "<order-2@shop.example>"]

@@ -1,10 +1,12 @@
-"""SMTP over a small pool of reused aiosmtplib connections.
+"""SMTP over a small pool of reused connections, pipelined where the server allows.
 
-``send_many`` spreads the envelopes over up to ``pool_size`` connections
-that send in parallel, one transaction at a time each (aiosmtplib does not
-pipeline commands, so PIPELINING is not used: parallel connections give the
-throughput instead). Connections are opened lazily, kept open between calls
-(checked with NOOP before reuse), and reopened after a disconnect.
+``send_many`` spreads the envelopes over up to ``pool_size`` connections that
+send in parallel. aiosmtplib opens each connection (TLS, EHLO, STARTTLS,
+AUTH); ``smtp_wire.Wire`` then carries the mail transactions, with PIPELINING
+(RFC 2920) when the server offers it: one round trip per message. Connections
+are opened lazily, kept open between calls (checked with NOOP before reuse
+unless they answered within the last two seconds), and reopened after a
+disconnect.
 
 Per message (``domain.retry.classify`` gives the meaning of each code):
 
@@ -36,9 +38,11 @@ there is no fallback to plain text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -47,13 +51,13 @@ from aiosmtplib import (
     SMTPAuthenticationError,
     SMTPException,
     SMTPHeloError,
-    SMTPRecipientRefused,
     SMTPResponseException,
     SMTPServerDisconnected,
 )
 
 from shopmail.domain.retry import Outcome, classify
 from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError
+from shopmail.mail.transports.smtp_wire import Reply, Wire, message_content
 
 __all__ = ["CONFIG_ERROR_CODES", "Security", "SmtpTransport"]
 
@@ -61,6 +65,8 @@ Security = Literal["none", "starttls", "tls"]
 # Authentication required (530), mechanism too weak (534), credentials
 # invalid (535), encryption required (538): RFC 4954.
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
+# A pooled connection that answered this recently is used without a NOOP first.
+_FRESH = 2.0
 
 
 class _Unreachable(Exception):
@@ -79,10 +85,25 @@ class _Batch:
     results: list[SendResult | None] = field(init=False)
     config_error: str | None = None
     unreachable: _Unreachable | None = None
+    requeued: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.pending = deque(range(len(self.envelopes)))
         self.results = [None] * len(self.envelopes)
+
+    def give_back(self, index: int) -> bool:
+        """Put an envelope whose content was never sent back in front, once; False if done before."""
+        if index in self.requeued:
+            return False
+        self.requeued.add(index)
+        self.pending.appendleft(index)
+        return True
+
+    def take(self) -> int | None:
+        """The next envelope to send, if any (none once a configuration error is known)."""
+        if self.pending and self.config_error is None:
+            return self.pending.popleft()
+        return None
 
     def finish(self) -> list[SendResult]:
         if self.config_error is not None:
@@ -130,7 +151,7 @@ class SmtpTransport:
         self._tls_context = tls_context
         if tls_context is None and security != "none":
             self._tls_context = ssl.create_default_context(cafile=cafile)
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[Wire] = []
         self._slots = asyncio.Semaphore(pool_size)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -162,48 +183,56 @@ class SmtpTransport:
 
     async def _work(self, batch: _Batch) -> None:
         async with self._slots:
-            smtp = await self._reuse()
+            wire = await self._reuse()
+            reused = wire is not None
             try:
                 while batch.pending and batch.config_error is None:
-                    if smtp is None or not smtp.is_connected:
-                        smtp = await self._connect()
+                    if wire is None or not wire.is_connected:
+                        wire, reused = await self._connect(), False
                         if not batch.pending or batch.config_error is not None:
                             break
-                    index = batch.pending.popleft()
-                    batch.results[index] = await self._send_one(smtp, batch.envelopes[index])
+                    await self._stream(wire, batch, reused)
             except TransportConfigError as exc:
                 batch.config_error = str(exc)
-                if smtp is not None:
-                    _drop(smtp)
+                if wire is not None:
+                    wire.close()
             except _Unreachable as exc:
                 batch.unreachable = exc
             finally:
-                if smtp is not None and smtp.is_connected and not self._closed:
-                    self._idle.append(smtp)
-                elif smtp is not None:
-                    _drop(smtp)
+                if wire is not None and wire.is_connected and not self._closed:
+                    self._idle.append(wire)
+                elif wire is not None:
+                    wire.close()
 
-    async def _reuse(self) -> aiosmtplib.SMTP | None:
+    async def _reuse(self) -> Wire | None:
         while self._idle:
-            smtp = self._idle.pop()
+            wire = self._idle.pop()
+            if not wire.is_connected:
+                continue
+            if time.monotonic() - wire.last_used < _FRESH:
+                return wire  # answered a moment ago: no NOOP round trip
             try:
-                await smtp.noop(timeout=min(self.timeout, 10.0))
-                return smtp
-            except Exception:  # whatever went wrong, a fresh connection is the cure
-                _drop(smtp)
+                async with asyncio.timeout(min(self.timeout, 10.0)):
+                    [reply] = await wire.ask(b"NOOP\r\n")
+                if reply.code == 250:
+                    return wire
+            except (OSError, TimeoutError):
+                pass
+            wire.close()  # whatever went wrong, a fresh connection is the cure
         return None
 
-    async def _quit(self, smtp: aiosmtplib.SMTP) -> None:
+    async def _quit(self, wire: Wire) -> None:
         try:
-            await smtp.execute_command(b"QUIT", timeout=min(self.timeout, 5.0))
-        except Exception:  # noqa: S110 - closing anyway
+            async with asyncio.timeout(min(self.timeout, 5.0)):
+                await wire.ask(b"QUIT\r\n")
+        except (OSError, TimeoutError):
             pass
         finally:
-            _drop(smtp)
+            wire.close()
 
     # -- opening a connection ------------------------------------------------------------------
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> Wire:
         where = f"{self.host}:{self.port}"
         smtp = aiosmtplib.SMTP(
             hostname=self.host,
@@ -232,13 +261,16 @@ class SmtpTransport:
                         f"{where}: credentials are configured but the server offers no AUTH"
                     )
                 await smtp.login(self.username, self.password or "")
+            transport = smtp.transport
+            if transport is None or transport.is_closing():
+                raise SMTPServerDisconnected("the server closed the connection while setting up")
         except TransportConfigError:
             _drop(smtp)
             raise
         except Exception as exc:
             _drop(smtp)
             raise _connect_problem(where, exc) from exc
-        return smtp
+        return Wire(transport, dict(smtp.esmtp_extensions))
 
     @staticmethod
     async def _hello(smtp: aiosmtplib.SMTP) -> None:
@@ -249,83 +281,224 @@ class SmtpTransport:
                 raise
             await smtp.helo()
 
-    # -- one transaction -----------------------------------------------------------------------
+    # -- the transactions ----------------------------------------------------------------------
 
-    async def _send_one(self, smtp: aiosmtplib.SMTP, envelope: Envelope) -> SendResult:
-        key = envelope.key
-        stage = "MAIL FROM"
-        try:
-            if not envelope.rcpt_to:
-                return SendResult(key, Outcome.FAIL, None, "the message has no recipients")
-            addresses = (envelope.mail_from, *envelope.rcpt_to)
-            utf8 = not all(address.isascii() for address in addresses)
-            options: list[str] = []
-            if utf8:
-                if not smtp.supports_extension("smtputf8"):
-                    return SendResult(
-                        key, Outcome.FAIL, None, "a non-ASCII address needs SMTPUTF8, which the server lacks"
+    async def _stream(self, wire: Wire, batch: _Batch, reused: bool) -> None:
+        """Send pending envelopes over one connection until none are left or it breaks.
+
+        Each round trip carries the content of the message whose DATA was accepted last time
+        (``carry``) and the commands that open the next one; see ``smtp_wire``.
+
+        When the connection breaks before the next message's first reply, because the reply
+        to the previous message's content never came or because a pooled connection had
+        silently died, that next message is given back to the batch (once) to go over a new
+        connection: its content was never sent.
+        """
+        answered_before = wire.answered
+        carry: _Open | None = None
+        rset = False  # the last transaction was abandoned after MAIL: reset before the next
+        while True:
+            opening: _Opening | None = None
+            while opening is None and (index := batch.take()) is not None:
+                made = _opening(wire, batch.envelopes[index], index)
+                if isinstance(made, SendResult):
+                    batch.results[index] = made
+                else:
+                    opening = made
+            if carry is None and opening is None:
+                if rset and wire.is_connected:
+                    await self._guarded(self._reset(wire))
+                return
+            stage = "MAIL FROM"
+            try:
+                async with asyncio.timeout(self.timeout):
+                    if wire.pipelining:
+                        out = [b"RSET\r\n"] if rset else []
+                        if carry is not None:
+                            out.append(message_content(carry.envelope.data))
+                        if opening is not None:
+                            out += opening.commands
+                        wire.write(b"".join(out))
+                        await wire.drain()
+                        if rset:
+                            await wire.read()
+                    else:
+                        if rset:
+                            await self._reset(wire)
+                        if carry is not None:
+                            wire.write(message_content(carry.envelope.data))
+                            await wire.drain()
+                    rset = False
+                    if carry is not None:
+                        reply = await wire.read()
+                        batch.results[carry.index] = carry.finish(reply)
+                        carry = None
+                        if reply.code == 421:  # the server is closing: the next one goes elsewhere
+                            wire.close()
+                            if opening is not None and not batch.give_back(opening.index):
+                                batch.results[opening.index] = SendResult(
+                                    opening.envelope.key, Outcome.DEFER, 421, str(reply)
+                                )
+                            return
+                    if opening is None:
+                        continue
+                    replies: list[Reply] = []
+                    while len(replies) < len(opening.stages):
+                        step = len(replies)
+                        stage = opening.stages[step]
+                        if wire.pipelining:
+                            replies.append(await wire.read())
+                            if replies[-1].code == 421:
+                                break  # the server is closing: no more replies will come
+                            continue
+                        if stage == "DATA" and not _accepted(replies[1:]):
+                            break  # the recipient was refused: no DATA
+                        [reply] = await wire.ask(opening.commands[step])
+                        replies.append(reply)
+                        if stage == "MAIL FROM" and reply.code != 250:
+                            break  # MAIL refused: nothing more to say
+                    carry, rset, stage = await self._conclude(wire, batch, opening, replies)
+                    if not wire.is_connected:
+                        return
+            except (OSError, TimeoutError) as exc:
+                wire.close()
+                text = "no reply in time" if isinstance(exc, TimeoutError) else _error_text(exc)
+                if carry is not None:
+                    batch.results[carry.index] = SendResult(
+                        carry.envelope.key,
+                        Outcome.DEFER,
+                        None,
+                        f"DATA: {text}; delivery is ambiguous: the server may have the message "
+                        "(retry keeps its Message-ID)",
                     )
-                options.append("SMTPUTF8")
-            if not envelope.data.isascii() and smtp.supports_extension("8bitmime"):
-                options.append("BODY=8BITMIME")
-            if smtp.supports_extension("size"):
-                options.append(f"SIZE={len(envelope.data)}")
-            encoding = "utf-8" if utf8 else "ascii"
+                stale = reused and wire.answered == answered_before
+                if opening is not None and batch.results[opening.index] is None:
+                    if (carry is not None or stale) and batch.give_back(opening.index):
+                        return
+                    batch.results[opening.index] = SendResult(
+                        opening.envelope.key, Outcome.DEFER, None, f"{stage}: {text}"
+                    )
+                return
 
-            await smtp.mail(envelope.mail_from, options=options, encoding=encoding)
-            stage = "RCPT TO"
-            accepted: list[str] = []
-            refused: list[Rejection] = []
-            for recipient in envelope.rcpt_to:
-                try:
-                    await smtp.rcpt(recipient, encoding=encoding)
-                    accepted.append(recipient)
-                except SMTPRecipientRefused as exc:
-                    if exc.code in CONFIG_ERROR_CODES or exc.code == 421 or not smtp.is_connected:
-                        raise
-                    refused.append(Rejection(recipient, exc.code, exc.message))
-            temporary = [r for r in refused if classify(r.code) is not Outcome.FAIL]
-            if temporary or not accepted:
-                await self._reset(smtp)
-                first = (temporary or refused)[0]
-                outcome = Outcome.DEFER if temporary else Outcome.FAIL
-                return SendResult(key, outcome, first.code, _describe(refused))
-            stage = "DATA"
-            response = await smtp.data(envelope.data)
-            reply = f"{response.code} {response.message}"
-            if refused:
-                reply = f"{reply}; refused: {_describe(refused)}"
-            return SendResult(key, classify(response.code), response.code, reply, tuple(refused))
-        except SMTPResponseException as exc:
-            await self._reset(smtp)
-            if exc.code in CONFIG_ERROR_CODES:
-                raise TransportConfigError(
-                    f"{self.host}:{self.port}: {stage}: {exc.code} {exc.message}"
-                ) from exc
-            return SendResult(key, classify(exc.code), exc.code, f"{exc.code} {exc.message}")
-        except (SMTPException, OSError, TimeoutError) as exc:
-            _drop(smtp)
-            text = f"{stage}: {_error_text(exc)}"
-            if stage == "DATA":
-                text += (
-                    "; delivery is ambiguous: the server may have the message (retry keeps its Message-ID)"
-                )
-            return SendResult(key, Outcome.DEFER, None, text)
-        except ValueError as exc:
-            await self._reset(smtp)
-            return SendResult(key, Outcome.FAIL, None, f"invalid envelope: {exc}")
-        except Exception as exc:  # a bug or a surprise: keep the message, lose the connection
-            _drop(smtp)
-            return SendResult(key, Outcome.DEFER, None, f"{stage}: unexpected error: {exc!r}")
+    async def _conclude(
+        self, wire: Wire, batch: _Batch, opening: _Opening, replies: list[Reply]
+    ) -> tuple[_Open | None, bool, str]:
+        """Decide from the MAIL/RCPT/DATA replies; returns (DATA accepted, RSET needed, stage)."""
+        envelope, key = opening.envelope, opening.envelope.key
+        count = len(envelope.rcpt_to)
+        mail, rcpts = replies[0], replies[1 : 1 + count]
+        data = replies[1 + count] if len(replies) > 1 + count else None
+        closing = next((reply for reply in replies if reply.code == 421), None)
+        if closing is not None:  # the server is closing the connection: try again later
+            wire.close()
+            batch.results[opening.index] = SendResult(key, Outcome.DEFER, 421, str(closing))
+            return None, False, "MAIL FROM"
+        if data is not None and data.code == 354 and (mail.code != 250 or not _accepted(rcpts)):
+            # A server that says 354 with no recipient: end the empty transaction at once.
+            await wire.ask(b".\r\n")
+            data = Reply(554, "no valid recipients")
+        if mail.code != 250:
+            self._check_config(mail, "MAIL FROM")
+            batch.results[opening.index] = SendResult(key, classify(mail.code), mail.code, str(mail))
+            return None, False, "MAIL FROM"
+        refused: list[Rejection] = []
+        for recipient, reply in zip(envelope.rcpt_to, rcpts, strict=True):
+            if reply.code not in (250, 251):
+                self._check_config(reply, "RCPT TO")
+                refused.append(Rejection(recipient, reply.code, reply.text))
+        temporary = [r for r in refused if classify(r.code) is not Outcome.FAIL]
+        if temporary or len(refused) == count:
+            # Any 4xx recipient abandons the whole message, so the retry reaches everybody once.
+            first = (temporary or refused)[0]
+            outcome = Outcome.DEFER if temporary else Outcome.FAIL
+            batch.results[opening.index] = SendResult(key, outcome, first.code, _describe(refused))
+            return None, wire.is_connected, "RCPT TO"
+        if data is None:  # several recipients: DATA only now that all of them answered
+            [data] = await wire.ask(b"DATA\r\n")
+        if data.code != 354:
+            self._check_config(data, "DATA")
+            batch.results[opening.index] = SendResult(key, classify(data.code), data.code, str(data))
+            return None, wire.is_connected, "DATA"
+        return _Open(opening.index, envelope, tuple(refused)), False, "DATA"
 
     @staticmethod
-    async def _reset(smtp: aiosmtplib.SMTP) -> None:
-        if not smtp.is_connected:
-            return
-        try:
-            await smtp.rset()
-        except (SMTPException, OSError, TimeoutError):
-            _drop(smtp)
+    async def _guarded(action: Awaitable[None]) -> None:
+        with contextlib.suppress(OSError, TimeoutError):
+            await action
+
+    def _check_config(self, reply: Reply, stage: str) -> None:
+        if reply.code in CONFIG_ERROR_CODES:
+            raise TransportConfigError(f"{self.host}:{self.port}: {stage}: {reply}")
+
+    @staticmethod
+    async def _reset(wire: Wire) -> None:
+        if wire.is_connected:
+            [reply] = await wire.ask(b"RSET\r\n")
+            if reply.code != 250:
+                wire.close()
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """The commands that open one envelope's transaction, and the stage each reply belongs to."""
+
+    index: int
+    envelope: Envelope
+    commands: tuple[bytes, ...]
+    stages: tuple[str, ...]
+
+    @property
+    def data_too(self) -> bool:
+        return self.stages[-1] == "DATA"
+
+
+@dataclass(frozen=True)
+class _Open:
+    """A transaction whose DATA was accepted: its content goes next, then the final reply."""
+
+    index: int
+    envelope: Envelope
+    refused: tuple[Rejection, ...]
+
+    def finish(self, reply: Reply) -> SendResult:
+        text = str(reply)
+        if self.refused:
+            text = f"{text}; refused: {_describe(self.refused)}"
+        return SendResult(self.envelope.key, classify(reply.code), reply.code, text, self.refused)
+
+
+def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | SendResult:
+    """The MAIL and RCPT commands for an envelope, or the reason it cannot be sent at all."""
+    key = envelope.key
+    if not envelope.rcpt_to:
+        return SendResult(key, Outcome.FAIL, None, "the message has no recipients")
+    addresses = (envelope.mail_from, *envelope.rcpt_to)
+    utf8 = not all(address.isascii() for address in addresses)
+    options = ""
+    if utf8:
+        if "smtputf8" not in wire.extensions:
+            reason = "a non-ASCII address needs SMTPUTF8, which the server lacks"
+            return SendResult(key, Outcome.FAIL, None, reason)
+        options += " SMTPUTF8"
+    if "8bitmime" in wire.extensions and not envelope.data.isascii():
+        options += " BODY=8BITMIME"
+    if "size" in wire.extensions:
+        options += f" SIZE={len(envelope.data)}"
+    for address in addresses:
+        if any(c in address for c in "\r\n\0<> ") or (not address and address is not envelope.mail_from):
+            return SendResult(key, Outcome.FAIL, None, f"invalid envelope: bad address {address!r}")
+    encoding = "utf-8" if utf8 else "ascii"
+    commands = [f"MAIL FROM:<{envelope.mail_from}>{options}\r\n".encode(encoding)]
+    commands += [f"RCPT TO:<{address}>\r\n".encode(encoding) for address in envelope.rcpt_to]
+    stages = ["MAIL FROM", *["RCPT TO"] * len(envelope.rcpt_to)]
+    if len(envelope.rcpt_to) == 1:  # DATA goes with them only when one recipient decides all
+        commands.append(b"DATA\r\n")
+        stages.append("DATA")
+    return _Opening(index, envelope, tuple(commands), tuple(stages))
+
+
+def _accepted(replies: Sequence[Reply]) -> bool:
+    return any(reply.code in (250, 251) for reply in replies)
 
 
 def _drop(smtp: aiosmtplib.SMTP) -> None:

@@ -92,8 +92,11 @@ def test_poison_message_is_held_while_others_flow(api, smtp_store, smtp_server):
         text="{{ order.lines[99].name }}",
         html="<p>x</p>",
     )
-    api.put("/orders/1", order("1", status="processing"))
+    assert api.put("/orders/1", order("1", status="processing")).status_code == 200
     api.put("/orders/2", order("2", status="pending"))
+    # composed when queued, except the one whose template fails: the ingest still succeeded
+    poison = Message.objects.get(notification="order_confirmed")
+    assert poison.payload.raw is None and Message.objects.filter(payload__raw__isnull=False).count() == 3
     drain()
     assert Message.objects.get(notification="order_confirmed").status == Status.HELD
     assert Message.objects.get(notification="order_confirmed").last_error

@@ -115,10 +115,11 @@ def test_retry_and_cancel(staff, placed):
     assert "only a failed, held, deferred or cancelled message can be retried" in page
 
 
-def test_queued_message_shows_what_would_be_sent(staff, placed):
+def test_queued_message_shows_the_mail_composed_when_it_was_queued(staff, placed):
     message = Message.objects.get(notification="order_confirmed")
     page = staff.get(f"/admin/messages/{message.pk}/").content.decode()
-    assert "Not composed yet" in page and '<iframe class="mail"' in page and "sandbox " in page
+    assert "Not composed yet" not in page and '<iframe class="mail"' in page and "sandbox " in page
+    assert "10023" in message.payload.subject and message.payload.raw
     assert "Not attempted yet" in page and ">Cancel</button>" in page
 
 

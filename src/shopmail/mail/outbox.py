@@ -69,7 +69,7 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
         for draft in drafts
     ]
     Message.objects.bulk_create(messages)
-    Payload.objects.bulk_create(
+    payloads = [
         Payload(
             message=message,
             language=draft.language,
@@ -77,9 +77,37 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
             reply_to=draft.reply_to,
         )
         for message, draft in zip(messages, drafts, strict=True)
-    )
+    ]
+    compose_now(messages, payloads, settings)
+    Payload.objects.bulk_create(payloads)
     transaction.on_commit(WAKE.set)
     return messages
+
+
+def compose_now(messages: Sequence[Message], payloads: Sequence[Payload], settings: StoreSettings) -> int:
+    """Render and build the messages' bytes in the queueing transaction (DESIGN "The flow").
+
+    The worker then only sends stored bytes. A message that cannot be composed is queued
+    as it is: the worker tries again and holds it with the reason, so a broken template never
+    fails an ingest. Bulk mail (newsletters) is composed at send time from the newsletter's
+    shared parts instead. Returns how many were composed.
+    """
+    from shopmail.mail import compose  # the renderer imports the store; imported late
+
+    sources: dict[Any, Any] = {}
+    composed = 0
+    for message, payload in zip(messages, payloads, strict=True):
+        if message.priority != Priority.ORDER:
+            continue
+        try:
+            done = compose.compose(message, payload, settings, sources)
+        except Exception:  # noqa: S112 - left for the worker, which holds it with the reason
+            continue
+        if done.keep:
+            payload.subject, payload.text, payload.html = done.subject, done.text, done.html
+            payload.raw, payload.template_version = done.raw, done.version
+            composed += 1
+    return composed
 
 
 def summary(message: Message) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from shopmail.mail.transports import (
     make_transport,
     parse_smtp_url,
 )
-from shopmail.mail.transports.detect import detect
 from shopmail.mail.transports import smtp as smtp_module
+from shopmail.mail.transports.detect import detect
 
 
 def envelope(n: int, *rcpt: str, sender: str = "shop@example.com") -> Envelope:
@@ -728,4 +728,40 @@ def test_a_pooled_connection_that_died_quietly_is_replaced_without_losing_the_me
     results = asyncio.run(run())
 
     assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
-    assert [m.message_id for m in smtp_server.messages] == ["<order-1@shop.example>", "<order-2@shop.example>"]
+    assert [m.message_id for m in smtp_server.messages] == [
+        "<order-1@shop.example>",
+        "<order-2@shop.example>",
+    ]
+
+
+# -- the deadline (the worker's half lease) ----------------------------------------------------
+
+
+def test_smtp_starts_no_message_after_the_deadline(smtp_server):
+    import time
+
+    smtp_server.stall(0.5, stage="dot", times=1)  # the first message's reply comes late
+    envelopes = [envelope(n) for n in range(6)]
+    smtp = transport(smtp_server, pool_size=1)
+
+    async def run():
+        try:
+            return await smtp.send_many(envelopes, deadline=time.monotonic() + 0.2)
+        finally:
+            await smtp.close()
+
+    results = asyncio.run(run())
+
+    # what was on the wire when the deadline passed is finished; nothing after it is started
+    assert 1 <= len(results) <= 2
+    assert {r.outcome for r in results} == {Outcome.SENT}
+    assert [r.key for r in results] == [e.key for e in envelopes[: len(results)]]
+    assert len(smtp_server.messages) == len(results)
+
+
+def test_capture_starts_nothing_after_the_deadline(tmp_path):
+    import time
+
+    capture = CaptureTransport(tmp_path)
+    assert asyncio.run(capture.send_many([envelope(1)], deadline=time.monotonic() - 1)) == []
+    assert not list(tmp_path.rglob("*.eml"))

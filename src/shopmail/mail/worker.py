@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from shopmail.db import fast_update
@@ -89,43 +89,52 @@ class Prepared:
 def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     """Compose what has not been composed yet; hold what cannot be rendered."""
     prepared = Prepared()
-    payloads = {p.pk: p for p in Payload.objects.filter(pk__in=ids)}
+    sender = mime.normalize_email(store.from_email)
+    rows = (
+        Message.objects.filter(pk__in=ids)
+        .order_by("priority", "id")
+        .values_list("pk", "to_email", "payload__raw")
+    )
+    later = set()  # not composed yet: bulk mail, or mail whose template failed when it was queued
+    for pk, to_email, stored in rows:
+        if stored is None:
+            later.add(pk)
+        else:  # envelope addresses as the headers have them (IDNA domains)
+            prepared.envelopes.append(
+                Envelope(str(pk), sender, (mime.normalize_email(to_email),), bytes(stored))
+            )
+    if not later:
+        return prepared
+    payloads = {p.pk: p for p in Payload.objects.filter(pk__in=later)}
     sources: dict[Any, Any] = {}
     composed_now: list[Payload] = []
     subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
-    for message in Message.objects.filter(pk__in=ids).order_by("priority", "id"):
+    for message in Message.objects.filter(pk__in=later).order_by("priority", "id"):
         payload = payloads[message.pk]
-        raw = bytes(payload.raw or b"")
-        if payload.raw is None:
-            try:
-                composed = compose_mod.compose(message, payload, store, sources)
-            except Exception as exc:  # any failure to build this one message holds it, nothing else
-                reason = f"{type(exc).__name__}: {exc}"
-                problems = getattr(exc, "problems", None)
-                if problems:
-                    reason = "; ".join(
-                        f"{p.part} line {p.line}: {p.reason}" if p.line else f"{p.part}: {p.reason}"
-                        for p in problems
-                    )
-                Message.objects.filter(pk=message.pk).update(
-                    status=Status.HELD, last_error=reason[:2000], claimed_by="", claimed_until=None
+        try:
+            composed = compose_mod.compose(message, payload, store, sources)
+        except Exception as exc:  # any failure to build this one message holds it, nothing else
+            reason = f"{type(exc).__name__}: {exc}"
+            problems = getattr(exc, "problems", None)
+            if problems:
+                reason = "; ".join(
+                    f"{p.part} line {p.line}: {p.reason}" if p.line else f"{p.part}: {p.reason}"
+                    for p in problems
                 )
-                log.warning("message held: %s", reason, extra={"message_id": message.pk})
-                prepared.held += 1
-                continue
-            payload.subject, payload.template_version, raw = composed.subject, composed.version, composed.raw
-            if composed.keep:
-                payload.text, payload.html, payload.raw = composed.text, composed.html, composed.raw
-                composed_now.append(payload)
-            else:
-                subject_only.append(payload)
-        prepared.envelopes.append(  # envelope addresses as the headers have them (IDNA domains)
-            Envelope(
-                str(message.pk),
-                mime.normalize_email(store.from_email),
-                (mime.normalize_email(message.to_email),),
-                raw,
+            Message.objects.filter(pk=message.pk).update(
+                status=Status.HELD, last_error=reason[:2000], claimed_by="", claimed_until=None
             )
+            log.warning("message held: %s", reason, extra={"message_id": message.pk})
+            prepared.held += 1
+            continue
+        payload.subject, payload.template_version = composed.subject, composed.version
+        if composed.keep:
+            payload.text, payload.html, payload.raw = composed.text, composed.html, composed.raw
+            composed_now.append(payload)
+        else:
+            subject_only.append(payload)
+        prepared.envelopes.append(
+            Envelope(str(message.pk), sender, (mime.normalize_email(message.to_email),), composed.raw)
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
@@ -146,67 +155,43 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
 
     A message another worker took over meanwhile keeps the status that worker gives it; only
     the attempt is logged, so a late "deferred" can never undo someone else's "sent".
+    The common case, accepted messages, is one UPDATE for all of them.
     """
     now = timezone.now()
     tally = {"sent": 0, "deferred": 0, "failed": 0}
     by_id = {int(r.key): r for r in results}
+    attempts: list[Attempt] = []
     with transaction.atomic():
-        messages = {m.pk: m for m in Message.objects.select_related("order").filter(pk__in=list(by_id))}
-        attempts = []
+        mine = set(
+            Message.objects.filter(
+                pk__in=list(by_id), claimed_by=worker_id, status=Status.SENDING
+            ).values_list("pk", flat=True)
+        )
+        sent = [pk for pk in mine if by_id[pk].outcome == Outcome.SENT]
+        if sent:
+            Message.objects.filter(pk__in=sent).update(
+                status=Status.SENT,
+                sent_at=now,
+                last_error="",
+                claimed_by="",
+                claimed_until=None,
+                attempts=F("attempts") + 1,
+            )
+            tally["sent"] = len(sent)
+        unsent = [pk for pk in mine if by_id[pk].outcome != Outcome.SENT]
+        if unsent:
+            _record_unsent([by_id[pk] for pk in unsent], now, policy, tally)
         for pk, result in by_id.items():
-            message = messages[pk]
-            if message.claimed_by != worker_id or message.status != Status.SENDING:
-                attempts.append(
-                    Attempt(
-                        message=message,
-                        at=now,
-                        outcome=str(result.outcome),
-                        code=result.code,
-                        reply=f"(late reply; message taken over) {result.reply}"[:4000],
-                        worker=worker_id,
-                    )
-                )
-                del messages[pk]
-                continue
-            message.attempts += 1
-            message.claimed_by, message.claimed_until = "", None
             reply = result.reply[:4000]
-            if result.rejected:
+            if pk not in mine:
+                reply = f"(late reply; message taken over) {result.reply}"[:4000]
+            elif result.rejected:
                 reply += "\n" + "\n".join(
                     f"rejected {r.recipient}: {r.code} {r.reply}" for r in result.rejected
                 )
-            if result.outcome == Outcome.SENT:
-                message.status, message.sent_at, message.last_error = Status.SENT, now, ""
-                tally["sent"] += 1
-            elif result.outcome == Outcome.DEFER and not policy.gives_up(message.created_at, now):
-                message.status = Status.DEFERRED
-                message.due_at = now + policy.next_delay(message.attempts)
-                message.last_error = reply
-                tally["deferred"] += 1
-            else:
-                message.status, message.last_error = Status.FAILED, reply
-                tally["failed"] += 1
-                feed.record(
-                    "message.failed",
-                    {
-                        "message": pk,
-                        "notification": message.notification,
-                        "to": message.to_email,
-                        "order": message.order.external_id if message.order else None,
-                        "reply": reply[:500],
-                        "attempts": message.attempts,
-                    },
-                )
-                log.error(
-                    "message %s failed after %s attempt(s): %s",
-                    pk,
-                    message.attempts,
-                    reply[:200],
-                    extra={"message_id": pk},
-                )
             attempts.append(
                 Attempt(
-                    message=message,
+                    message_id=pk,
                     at=now,
                     outcome=str(result.outcome),
                     code=result.code,
@@ -214,23 +199,65 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
                     worker=worker_id,
                 )
             )
-            log.info(
-                "message %s %s",
-                pk,
-                message.status,
-                extra={
-                    "message_id": pk,
-                    "status": message.status,
-                    "code": result.code,
-                    "attempt": message.attempts,
+        Attempt.objects.bulk_create(attempts)
+    for pk in sent:
+        log.info(
+            "message %s sent", pk, extra={"message_id": pk, "status": Status.SENT, "code": by_id[pk].code}
+        )
+    return tally
+
+
+def _record_unsent(
+    results: Sequence[SendResult], now: dt.datetime, policy: RetryPolicy, tally: dict[str, int]
+) -> None:
+    """Deferred and failed messages, one by one (rare: each has its own due time and reply)."""
+    by_id = {int(r.key): r for r in results}
+    messages = list(Message.objects.select_related("order").filter(pk__in=list(by_id)))
+    for message in messages:
+        result = by_id[message.pk]
+        message.attempts += 1
+        message.claimed_by, message.claimed_until = "", None
+        reply = result.reply[:4000]
+        if result.outcome == Outcome.DEFER and not policy.gives_up(message.created_at, now):
+            message.status = Status.DEFERRED
+            message.due_at = now + policy.next_delay(message.attempts)
+            message.last_error = reply
+            tally["deferred"] += 1
+        else:
+            message.status, message.last_error = Status.FAILED, reply
+            tally["failed"] += 1
+            feed.record(
+                "message.failed",
+                {
+                    "message": message.pk,
+                    "notification": message.notification,
+                    "to": message.to_email,
+                    "order": message.order.external_id if message.order else None,
+                    "reply": reply[:500],
+                    "attempts": message.attempts,
                 },
             )
-        fast_update(
-            list(messages.values()),
-            ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"],
+            log.error(
+                "message %s failed after %s attempt(s): %s",
+                message.pk,
+                message.attempts,
+                reply[:200],
+                extra={"message_id": message.pk},
+            )
+        log.info(
+            "message %s %s",
+            message.pk,
+            message.status,
+            extra={
+                "message_id": message.pk,
+                "status": message.status,
+                "code": result.code,
+                "attempt": message.attempts,
+            },
         )
-        Attempt.objects.bulk_create(attempts)
-    return tally
+    fast_update(
+        messages, ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"]
+    )
 
 
 def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
@@ -241,6 +268,13 @@ def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
         claimed_until=None,
         due_at=timezone.now() + dt.timedelta(seconds=15),
         last_error=reason[:2000],
+    )
+
+
+def release_now(ids: Sequence[int], worker_id: str) -> None:
+    """Give claimed, untouched messages back, due at once (a worker stopping)."""
+    Message.objects.filter(pk__in=list(ids), status=Status.SENDING, claimed_by=worker_id).update(
+        status=Status.QUEUED, claimed_by="", claimed_until=None
     )
 
 
@@ -273,7 +307,10 @@ class Worker:
     ):
         self.concurrency = max(1, concurrency)
         self.batch_size = batch_size or max(20, self.concurrency * 25)
-        self.chunk_size = self.concurrency * 2
+        # messages per send_many call (and per write of outcomes); the SMTP transport pipelines
+        # each connection's share of a chunk back to back
+        self.chunk_size = self.concurrency * 16
+        self._next: asyncio.Future[tuple[list[int], Prepared, float]] | None = None
         self.poll = poll
         self.stop = stop or threading.Event()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -299,49 +336,62 @@ class Worker:
             STATE.transport = str(config.get("kind"))
         return self._transport
 
+    def _take(self, store: StoreSettings) -> tuple[list[int], Prepared, float]:
+        """Claim and prepare a batch (in the database thread); returns ids, envelopes, lease start."""
+        ids = claim(self.worker_id, self.batch_size)
+        leased_at = time.monotonic()
+        return ids, (prepare(ids, store) if ids else Prepared()), leased_at
+
     async def run_once(self) -> int:
-        """Claim, send and record one batch; returns how many messages were claimed."""
+        """Claim, send and record one batch; returns how many messages were claimed.
+
+        While a batch is on the wire the database thread claims and prepares the next one, and
+        writes the outcomes of each chunk as soon as it is sent: sending never waits for the
+        database, except at the end of a batch (its outcomes are all written before the next).
+        """
         store = await self._in_db(StoreSettings.load)
-        ids = await self._in_db(claim, self.worker_id, self.batch_size)
+        if self._next is not None:
+            ids, prepared, leased_at = await self._next
+            self._next = None
+        else:
+            ids, prepared, leased_at = await self._in_db(self._take, store)
         if not ids:
             return 0
-        leased_at = time.monotonic()
         half_lease = claim_timeout().total_seconds() / 2
-        prepared = await self._in_db(prepare, ids, store)
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
             return len(ids)
+        self._next = asyncio.ensure_future(self._in_db(self._take, store))
         attempted: set[str] = set()
-        unrecorded: list[SendResult] = []
-        recorded_at = time.monotonic()
+        writes: list[asyncio.Future[None]] = []
         pending = list(prepared.envelopes)
         try:
             transport = await self._current_transport(store)
             while pending:
-                # Sent chunk by chunk: a worker that was frozen past its lease finds the messages
-                # taken over when it renews, and drops them, so at most one chunk is sent twice.
-                chunk, pending = pending[: self.chunk_size], pending[self.chunk_size :]
                 if time.monotonic() - leased_at > half_lease:
                     # Past half the lease: renew it, dropping what was taken over meanwhile.
                     # Before that nobody can take the messages, so no check is needed.
-                    owned = await self._in_db(renew, [int(e.key) for e in chunk + pending], self.worker_id)
+                    owned = await self._in_db(renew, [int(e.key) for e in pending], self.worker_id)
                     leased_at = time.monotonic()
-                    chunk = [e for e in chunk if int(e.key) in owned]
                     pending = [e for e in pending if int(e.key) in owned]
-                if chunk:
-                    results = await transport.send_many(chunk)
-                    attempted.update(r.key for r in results)
-                    unrecorded += results
-                    # outcomes are written every 64 messages or half second, whichever comes first:
-                    # a long batch does not delay them, and SQLite is not asked for a commit per chunk
-                    if len(unrecorded) >= 64 or time.monotonic() - recorded_at > 0.5 or not pending:
-                        await self._record(unrecorded)
-                        unrecorded, recorded_at = [], time.monotonic()
-            if unrecorded:
-                await self._record(unrecorded)
-                unrecorded = []
+                    if not pending:
+                        break
+                chunk, pending = pending[: self.chunk_size], pending[self.chunk_size :]
+                # The transport starts no new message after half the lease: a worker frozen past
+                # its lease resends at most what was on the wire when it froze.
+                deadline = leased_at + half_lease
+                results = await transport.send_many(
+                    chunk, deadline=deadline if deadline > time.monotonic() else None
+                )
+                attempted.update(r.key for r in results)
+                if len(results) < len(chunk):
+                    pending = [e for e in chunk if e.key not in attempted] + pending
+                if results:  # written while the next chunk goes out
+                    writes.append(asyncio.ensure_future(self._record(results)))
+            await asyncio.gather(*writes)
         except TransportConfigError as exc:
-            done = unrecorded + [r for r in exc.results if r is not None]
+            await asyncio.gather(*writes)
+            done = [r for r in exc.results if r is not None]
             if done:
                 await self._record(done)
             attempted.update(r.key for r in done)
@@ -352,8 +402,7 @@ class Worker:
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
         except (ValueError, OSError) as exc:
-            if unrecorded:
-                await self._record(unrecorded)
+            await asyncio.gather(*writes)
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, f"transport: {exc}", self.worker_id)
             STATE.config_error = str(exc)
@@ -368,6 +417,15 @@ class Worker:
         for key, count in tally.items():
             STATE.totals[key] += count
 
+    async def _give_back_next(self) -> None:
+        """Stopping: the batch claimed ahead goes back to the queue untouched."""
+        if self._next is None:
+            return
+        ids, _, _ = await self._next
+        self._next = None
+        if ids:
+            await self._in_db(release_now, ids, self.worker_id)
+
     async def run(self, once: bool = False) -> None:
         log.info("worker %s started", self.worker_id)
         try:
@@ -380,6 +438,7 @@ class Worker:
                 await asyncio.get_running_loop().run_in_executor(None, WAKE.wait, self.poll)
                 WAKE.clear()
         finally:
+            await self._give_back_next()
             if self._transport is not None:
                 await self._transport.close()
             await self._in_db(_close_connection)

@@ -20,13 +20,14 @@ exactly as they were (no attempt counted).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from shopmail.domain.retry import Outcome
 
-__all__ = ["Envelope", "Rejection", "SendResult", "Transport", "TransportConfigError"]
+__all__ = ["Envelope", "Rejection", "SendResult", "Transport", "TransportConfigError", "expired"]
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,25 @@ class TransportConfigError(Exception):
         self.results: list[SendResult | None] = list(results)
 
 
+def expired(deadline: float | None) -> bool:
+    """Whether a ``send_many`` deadline has passed."""
+    return deadline is not None and time.monotonic() > deadline
+
+
 @runtime_checkable
 class Transport(Protocol):
     name: str
 
-    async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
-        """One result per envelope, same order; raises only ``TransportConfigError``."""
+    async def send_many(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[SendResult]:
+        """One result per envelope, same order; raises only ``TransportConfigError``.
+
+        With a ``deadline`` (a ``time.monotonic()`` value), an envelope not yet started when it
+        has passed is left out of the results: it was not attempted. The worker uses this to
+        stop at its lease's half-time, so a process frozen past its lease resends at most the
+        messages that were on the wire.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shopmail.domain.retry import Outcome
-from shopmail.mail.transports.base import Envelope, SendResult
+from shopmail.mail.transports.base import Envelope, SendResult, expired
 
 __all__ = ["CaptureTransport"]
 
@@ -39,8 +39,18 @@ class CaptureTransport:
     def __repr__(self) -> str:
         return f"<CaptureTransport {self.directory}>"
 
-    async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
-        return await asyncio.to_thread(lambda: [self._write(envelope) for envelope in envelopes])
+    async def send_many(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[SendResult]:
+        def write_all() -> list[SendResult]:
+            results = []
+            for envelope in envelopes:
+                if expired(deadline):
+                    break
+                results.append(self._write(envelope))
+            return results
+
+        return await asyncio.to_thread(write_all)
 
     async def close(self) -> None:
         return None

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 
 from shopmail.domain.retry import Outcome
-from shopmail.mail.transports.base import Envelope, SendResult, TransportConfigError
+from shopmail.mail.transports.base import Envelope, SendResult, TransportConfigError, expired
 
 __all__ = ["EX_TEMPFAIL", "SendmailTransport"]
 
@@ -42,22 +42,26 @@ class SendmailTransport:
     def __repr__(self) -> str:
         return f"<SendmailTransport {self.path}>"
 
-    async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+    async def send_many(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[SendResult]:
         if not (os.path.isfile(self.path) and os.access(self.path, os.X_OK)):
             raise TransportConfigError(
                 f"sendmail: {self.path} is not an executable file", [None] * len(envelopes)
             )
         slots = asyncio.Semaphore(self.concurrency)
 
-        async def one(envelope: Envelope) -> SendResult:
+        async def one(envelope: Envelope) -> SendResult | None:
             async with slots:
+                if expired(deadline):
+                    return None  # not attempted
                 return await self._send_one(envelope)
 
         outcomes = await asyncio.gather(*(one(e) for e in envelopes), return_exceptions=True)
         results: list[SendResult | None] = []
         problem: BaseException | None = None
         for outcome in outcomes:
-            if isinstance(outcome, SendResult):
+            if isinstance(outcome, SendResult) or outcome is None:
                 results.append(outcome)
             else:
                 results.append(None)

@@ -56,7 +56,7 @@ from aiosmtplib import (
 )
 
 from shopmail.domain.retry import Outcome, classify
-from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError
+from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError, expired
 from shopmail.mail.transports.smtp_wire import Reply, Wire, message_content
 
 __all__ = ["CONFIG_ERROR_CODES", "Security", "SmtpTransport"]
@@ -81,6 +81,8 @@ class _Unreachable(Exception):
 @dataclass
 class _Batch:
     envelopes: Sequence[Envelope]
+    deadline: float | None = None
+    expired: bool = False  # the deadline passed: what was not taken is left out, not attempted
     pending: deque[int] = field(init=False)
     results: list[SendResult | None] = field(init=False)
     config_error: str | None = None
@@ -99,18 +101,27 @@ class _Batch:
         self.pending.appendleft(index)
         return True
 
+    def more(self) -> bool:
+        """Whether there is an envelope to take now."""
+        if not self.pending or self.config_error is not None:
+            return False
+        if expired(self.deadline):
+            self.expired = True
+            return False
+        return True
+
     def take(self) -> int | None:
         """The next envelope to send, if any (none once a configuration error is known)."""
-        if self.pending and self.config_error is None:
-            return self.pending.popleft()
-        return None
+        return self.pending.popleft() if self.more() else None
 
     def finish(self) -> list[SendResult]:
         if self.config_error is not None:
             raise TransportConfigError(self.config_error, self.results)
         problem = self.unreachable or _Unreachable(None, "not attempted")
         done: list[SendResult] = []
-        for envelope, result in zip(self.envelopes, self.results, strict=True):
+        for index, (envelope, result) in enumerate(zip(self.envelopes, self.results, strict=True)):
+            if result is None and self.expired and index in self.pending:
+                continue  # left for after the deadline
             done.append(result or SendResult(envelope.key, Outcome.DEFER, problem.code, problem.reply))
         return done
 
@@ -161,12 +172,14 @@ class SmtpTransport:
         user = f" as {self.username}" if self.username else ""
         return f"<SmtpTransport {self.host}:{self.port} {self.security}{user}>"
 
-    async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+    async def send_many(
+        self, envelopes: Sequence[Envelope], deadline: float | None = None
+    ) -> list[SendResult]:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # connections and the semaphore belong to one event loop
             self._loop, self._idle, self._slots = loop, [], asyncio.Semaphore(self.pool_size)
         self._closed = False
-        batch = _Batch(envelopes)
+        batch = _Batch(envelopes, deadline)
         workers = min(self.pool_size, len(envelopes))
         await asyncio.gather(*(self._work(batch) for _ in range(workers)))
         return batch.finish()
@@ -186,10 +199,10 @@ class SmtpTransport:
             wire = await self._reuse()
             reused = wire is not None
             try:
-                while batch.pending and batch.config_error is None:
+                while batch.more():
                     if wire is None or not wire.is_connected:
                         wire, reused = await self._connect(), False
-                        if not batch.pending or batch.config_error is not None:
+                        if not batch.more():
                             break
                     await self._stream(wire, batch, reused)
             except TransportConfigError as exc:

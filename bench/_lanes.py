@@ -347,22 +347,20 @@ def cmd_latency_db(args: dict[str, Any]) -> None:
 def cmd_profile(args: dict[str, Any]) -> None:
     """Where the worker's time goes: wall time per phase, and optionally cProfile of both threads.
 
-    The worker is sequential per batch (claim, prepare = compose, send, record, each awaited
-    in turn), so the phase times add up to the run. With ``cprofile`` the event-loop thread
-    and the database thread are each profiled (cProfile alone sees only the main thread).
+    The database phases run in the worker's database thread while chunks are on the wire (the
+    next batch is claimed ahead, outcomes are written in the background), so the phase times
+    can add up to more than the run. With ``cprofile`` the event-loop thread and the database
+    thread are each profiled (cProfile alone sees only the main thread).
     """
     setup_django_shopmail(args["data"])
     import asyncio
     import cProfile
     import functools
 
-    import aiosmtplib
     from django.db.models.query import QuerySet
 
     import shopmail.mail.worker as worker_mod
-    from shopmail.domain import mime
-    from shopmail.mail import compose
-    from shopmail.mail.models import Message, Payload
+    from shopmail.mail.models import Message
     from shopmail.mail.transports.smtp import SmtpTransport
     from shopmail.store.models import StoreSettings
 
@@ -371,15 +369,6 @@ def cmd_profile(args: dict[str, Any]) -> None:
     if args.get("limit"):  # a smaller run (cProfile is slow): the rest is set aside
         keep = list(Message.objects.order_by("id").values_list("pk", flat=True)[: int(args["limit"])])
         Message.objects.exclude(pk__in=keep).update(status="cancelled")
-    if variant == "precomposed":
-        # Compose everything first (as if the ingest had rendered it, DESIGN "The flow"), untimed.
-        store = StoreSettings.load()
-        for message in Message.objects.filter(status="queued"):
-            payload = Payload.objects.get(pk=message.pk)
-            composed = compose.compose(message, payload, store)
-            payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
-            payload.raw, payload.template_version = composed.raw, composed.version
-            payload.save()
     totals: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     db_profile = cProfile.Profile()
@@ -401,52 +390,26 @@ def cmd_profile(args: dict[str, Any]) -> None:
 
         return wrapper
 
-    if variant in ("db-fixes", "precomposed"):
-        what_if_db_fixes(worker_mod, timed)
     for name in ("claim", "prepare", "renew", "record"):
         if hasattr(worker_mod, name):
             setattr(worker_mod, name, timed(name, getattr(worker_mod, name), profile_db=True))
     load = StoreSettings.load
     StoreSettings.load = staticmethod(timed("settings", load, profile_db=True))  # type: ignore[assignment]
-    # inside prepare
-    compose.render_message = timed(
-        "prepare/render (templates.current + build_context + render)", compose.render_message
-    )
-    mime.build_message = timed("prepare/mime.build_message", mime.build_message)
-    Payload.save = timed("prepare/payload.save (one UPDATE + commit each)", Payload.save)
     # inside record
-    QuerySet.bulk_update = timed(
-        "record/bulk_update (CASE WHEN per row and field)"
-        if variant == "as-is"
-        else "record/bulk_update -> fast_update (executemany)",
-        QuerySet.bulk_update,
-    )
     QuerySet.bulk_create = timed("record/bulk_create attempts", QuerySet.bulk_create)
     worker_mod.log.info = timed("record/log.info per message (JSON to stderr)", worker_mod.log.info)
 
     send_many = SmtpTransport.send_many
 
-    async def timed_send(self: Any, envelopes: Any) -> Any:
+    async def timed_send(self: Any, envelopes: Any, deadline: Any = None) -> Any:
         started = time.perf_counter()
         try:
-            return await send_many(self, envelopes)
+            return await send_many(self, envelopes, deadline)
         finally:
             totals["send"] += time.perf_counter() - started
             calls["send"] += 1
 
     SmtpTransport.send_many = timed_send  # type: ignore[method-assign]
-    noop = aiosmtplib.SMTP.noop
-
-    async def counted_noop(self: Any, *a: Any, **k: Any) -> Any:
-        calls["send/NOOP before reusing a connection"] += 1
-        started = time.perf_counter()
-        try:
-            return await noop(self, *a, **k)
-        finally:  # concurrent on up to 8 connections: the sum can exceed the wall time
-            totals["send/NOOP before reusing a connection"] += time.perf_counter() - started
-
-    aiosmtplib.SMTP.noop = counted_noop  # type: ignore[method-assign]
-
     started = time.perf_counter()
     if use_cprofile:
         main_profile.enable()
@@ -474,67 +437,6 @@ def cmd_profile(args: dict[str, Any]) -> None:
         result["pstats"] = args["out"] + ".pstats"
     Path(args["out"] + ".json").write_text(json.dumps(result))
     out("PROFILED", json.dumps(result))
-
-
-def what_if_db_fixes(worker_mod: Any, timed: Any) -> None:
-    """Benchmark-only monkeypatches that show what three database changes would gain.
-
-    Nothing in src/ changes; these replace functions in this process only:
-    1. prepare() writes the composed payloads of a batch with one executemany UPDATE in one
-       transaction (``store.ingest.fast_update``) instead of ``payload.save()`` (a commit, so
-       an fsync, per message);
-    2. record(): ``bulk_update`` (CASE WHEN per row and field) becomes ``fast_update``;
-    3. ``templates.current`` (a query per message) is cached per notification and language.
-    """
-    import functools
-
-    from django.db import transaction
-    from django.db.models.query import QuerySet
-
-    from shopmail.domain import mime
-    from shopmail.mail import compose, templates
-    from shopmail.mail.models import Message, Payload
-    from shopmail.mail.transports import Envelope
-    from shopmail.store.ingest import fast_update
-
-    templates.current = functools.lru_cache(maxsize=256)(templates.current)
-
-    def write(dirty: list[Any]) -> None:
-        with transaction.atomic():
-            fast_update(dirty, ["subject", "text", "html", "raw", "template_version"])
-
-    write_payloads = timed("prepare/payloads: one executemany UPDATE + commit per batch", write)
-
-    def bulk_update(self: Any, objs: Any, fields: Any, batch_size: Any = None) -> int:
-        fast_update(list(objs), list(fields))
-        return len(objs)
-
-    QuerySet.bulk_update = bulk_update  # type: ignore[method-assign]
-
-    def prepare(ids: Any, store: Any) -> Any:
-        prepared = worker_mod.Prepared()
-        payloads = {p.pk: p for p in Payload.objects.filter(pk__in=ids)}
-        dirty = []
-        for message in Message.objects.filter(pk__in=ids).order_by("priority", "id"):
-            payload = payloads[message.pk]
-            if payload.raw is None:
-                composed = compose.compose(message, payload, store)  # (held handling left out)
-                payload.subject, payload.text, payload.html = composed.subject, composed.text, composed.html
-                payload.raw, payload.template_version = composed.raw, composed.version
-                dirty.append(payload)
-            prepared.envelopes.append(
-                Envelope(
-                    str(message.pk),
-                    mime.normalize_email(store.from_email),
-                    (mime.normalize_email(message.to_email),),
-                    bytes(payload.raw or b""),
-                )
-            )
-        if dirty:
-            write_payloads(dirty)
-        return prepared
-
-    worker_mod.prepare = prepare
 
 
 COMMANDS = {

@@ -306,7 +306,7 @@ class Worker:
         stop: threading.Event | None = None,
     ):
         self.concurrency = max(1, concurrency)
-        self.batch_size = batch_size or max(20, self.concurrency * 25)
+        self.batch_size = batch_size or max(20, self.concurrency * 64)
         # messages per send_many call (and per write of outcomes); the SMTP transport pipelines
         # each connection's share of a chunk back to back
         self.chunk_size = self.concurrency * 16

@@ -765,3 +765,28 @@ def test_capture_starts_nothing_after_the_deadline(tmp_path):
     capture = CaptureTransport(tmp_path)
     assert asyncio.run(capture.send_many([envelope(1)], deadline=time.monotonic() - 1)) == []
     assert not list(tmp_path.rglob("*.eml"))
+
+
+def test_a_message_built_by_domain_mime_is_sent_as_it_is_and_arrives_intact(smtp_server):
+    import datetime as dt
+
+    from shopmail.domain import mime
+
+    text = ".leading dot\n.\nFrom the shop\n" + "x" * 300 + "\n"
+    data = mime.build_message(
+        message_id="<mime-1@shop.example>",
+        from_=mime.Address("shop@example.com", "Shop"),
+        to=[mime.Address("ann@example.com", "Ann")],
+        subject="Dots",
+        text=text,
+        html=f"<p>{text}</p>",
+        date=dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC),
+    )
+    envelope = Envelope("k", "shop@example.com", ("ann@example.com",), data, wire_ready=True)
+
+    [result] = send(transport(smtp_server), [envelope])
+
+    assert result.outcome is Outcome.SENT
+    [received] = smtp_server.messages
+    assert received.data == data
+    assert received.message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text

@@ -101,7 +101,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             later.add(pk)
         else:  # envelope addresses as the headers have them (IDNA domains)
             prepared.envelopes.append(
-                Envelope(str(pk), sender, (mime.normalize_email(to_email),), bytes(stored))
+                Envelope(str(pk), sender, (mime.normalize_email(to_email),), bytes(stored), wire_ready=True)
             )
     if not later:
         return prepared
@@ -134,7 +134,8 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
         else:
             subject_only.append(payload)
         prepared.envelopes.append(
-            Envelope(str(message.pk), sender, (mime.normalize_email(message.to_email),), composed.raw)
+            # built by domain.mime: sent as it is
+            Envelope(str(message.pk), sender, (mime.normalize_email(message.to_email),), composed.raw, True)
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])

@@ -43,6 +43,10 @@ class Envelope:
     mail_from: str
     rcpt_to: tuple[str, ...]
     data: bytes
+    # True when ``data`` was built by ``domain.mime``: 7-bit, CRLF line ends only, no line
+    # starting with "." (its quoted-printable encodes one as "=2E"), so SMTP sends it as it is,
+    # without looking for lines to dot-stuff (a third of the CPU for a 110 KB newsletter).
+    wire_ready: bool = False
 
 
 class Rejection(NamedTuple):

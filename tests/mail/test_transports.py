@@ -693,9 +693,12 @@ def test_pipelined_commands_travel_together_one_round_trip_per_message(smtp_serv
 def test_message_content_is_dot_stuffed_and_line_ends_are_crlf():
     from shopmail.mail.transports.smtp_wire import message_content
 
-    assert message_content(b"a\r\nb\r\n") == b"a\r\nb\r\n.\r\n"
-    assert message_content(b".lead\r\n.\r\nx") == b"..lead\r\n..\r\nx\r\n.\r\n"
-    assert message_content(b"lf\nonly\rcr\r\n") == b"lf\r\nonly\r\ncr\r\n.\r\n"
+    def content(data: bytes) -> bytes:
+        return b"".join(message_content(data))
+
+    assert content(b"a\r\nb\r\n") == b"a\r\nb\r\n.\r\n"
+    assert content(b".lead\r\n.\r\nx") == b"..lead\r\n..\r\nx\r\n.\r\n"
+    assert content(b"lf\nonly\rcr\r\n") == b"lf\r\nonly\r\ncr\r\n.\r\n"
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "lockstep"])

@@ -328,10 +328,10 @@ class SmtpTransport:
                     if wire.pipelining:
                         out = [b"RSET\r\n"] if rset else []
                         if carry is not None:
-                            out.append(message_content(carry.envelope.data, carry.envelope.wire_ready))
+                            out += message_content(carry.envelope.data, carry.envelope.wire_ready)
                         if opening is not None:
                             out += opening.commands
-                        wire.write(b"".join(out))
+                        wire.write_pieces(out)
                         await wire.drain()
                         if rset:
                             await wire.read()
@@ -339,7 +339,7 @@ class SmtpTransport:
                         if rset:
                             await self._reset(wire)
                         if carry is not None:
-                            wire.write(message_content(carry.envelope.data, carry.envelope.wire_ready))
+                            wire.write_pieces(message_content(carry.envelope.data, carry.envelope.wire_ready))
                             await wire.drain()
                     rset = False
                     if carry is not None:

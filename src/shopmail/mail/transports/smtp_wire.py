@@ -33,6 +33,7 @@ from typing import NamedTuple
 __all__ = ["Disconnected", "Reply", "Wire", "message_content"]
 
 MAX_REPLY_LINE = 8192
+_COPY_LIMIT = 16384  # pieces at least this large are written as they are, not joined
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 
 
@@ -48,15 +49,15 @@ class Reply(NamedTuple):
         return f"{self.code} {self.text}"
 
 
-def message_content(data: bytes, wire_ready: bool = False) -> bytes:
-    """The message as it goes after DATA: CRLF line ends, leading dots doubled, the final dot.
+def message_content(data: bytes, wire_ready: bool = False) -> list[bytes]:
+    """The message as it goes after DATA, in pieces: CRLF line ends, leading dots doubled, the dot.
 
     ``wire_ready``: built by ``domain.mime`` (CRLF only, no line starting with a dot), so sent
-    as it is. Otherwise three ``count`` calls find the common case that needs no change
-    (aiosmtplib runs two regular expressions over every byte).
+    as it is, without a copy. Otherwise three ``count`` calls find the common case that needs
+    no change (aiosmtplib runs two regular expressions over every byte).
     """
     if wire_ready and data.endswith(b"\r\n"):
-        return data + b".\r\n"
+        return [data, b".\r\n"]
     crlf = data.count(b"\r\n")
     if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
         data = _LINE_ENDINGS.sub(b"\r\n", data)
@@ -66,7 +67,7 @@ def message_content(data: bytes, wire_ready: bool = False) -> bytes:
         data = data.replace(b"\n.", b"\n..")
     if data and not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return data + b".\r\n"
+    return [data, b".\r\n"]
 
 
 class Wire(asyncio.Protocol):
@@ -142,6 +143,20 @@ class Wire(asyncio.Protocol):
         if not self.is_connected:
             raise Disconnected(self._lost or "the connection is closed")
         self.transport.write(data)
+
+    def write_pieces(self, pieces: list[bytes]) -> None:
+        """Write in order: large pieces (a message) on their own, without copying them into one."""
+        small: list[bytes] = []
+        for piece in pieces:
+            if len(piece) < _COPY_LIMIT:
+                small.append(piece)
+                continue
+            if small:
+                self.write(b"".join(small))
+                small = []
+            self.write(piece)
+        if small:
+            self.write(b"".join(small))
 
     async def drain(self) -> None:
         """Wait while the socket's send buffer is full (a large message, a slow server)."""

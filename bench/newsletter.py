@@ -525,7 +525,7 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--concurrency", type=int, default=25, help="SMTP connections per worker")
+    parser.add_argument("--concurrency", type=int, default=50, help="SMTP connections per worker")
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a throwaway db is made)")
     parser.add_argument("--lane", choices=("shopmail", "post_office", "both"), default="shopmail")
     parser.add_argument(

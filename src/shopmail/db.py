@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 _CHUNK = 2000
 
@@ -31,3 +34,16 @@ def fast_update(objs: Sequence[Any], fields: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _CHUNK):
             cursor.executemany(sql, rows[start : start + _CHUNK])
+
+
+def with_pks(queryset: QuerySet[M], pks: Iterable[int]) -> QuerySet[M]:
+    """``queryset.filter(pk__in=pks)`` for long lists of integer keys, without Django's per-value
+    lookup preparation (about 16 µs a value, a fifth of the worker's database time). The keys are
+    integers, written into the SQL as such."""
+    keys = ",".join(str(int(pk)) for pk in pks)
+    if not keys:
+        return queryset.none()
+    meta = queryset.model._meta
+    quote = connection.ops.quote_name
+    column = quote(meta.pk.column or "id")
+    return queryset.extra(where=[f"{quote(meta.db_table)}.{column} IN ({keys})"])  # noqa: S610

@@ -33,7 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from shopmail.db import fast_update
+from shopmail.db import fast_update, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -74,7 +74,7 @@ def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[in
             query = query.select_for_update(skip_locked=True)
         ids = list(query.values_list("pk", flat=True)[:limit])
         if ids:
-            Message.objects.filter(pk__in=ids).update(
+            with_pks(Message.objects.all(), ids).update(
                 status=Status.SENDING, claimed_by=worker_id, claimed_until=now + claim_timeout()
             )
     return ids
@@ -91,7 +91,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     prepared = Prepared()
     sender = mime.normalize_email(store.from_email)
     rows = (
-        Message.objects.filter(pk__in=ids)
+        with_pks(Message.objects.all(), ids)
         .order_by("priority", "id")
         .values_list("pk", "to_email", "payload__raw")
     )
@@ -105,11 +105,11 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             )
     if not later:
         return prepared
-    payloads = {p.pk: p for p in Payload.objects.filter(pk__in=later)}
+    payloads = {p.pk: p for p in with_pks(Payload.objects.all(), later)}
     sources: dict[Any, Any] = {}
     composed_now: list[Payload] = []
     subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
-    for message in Message.objects.filter(pk__in=later).order_by("priority", "id"):
+    for message in with_pks(Message.objects.all(), later).order_by("priority", "id"):
         payload = payloads[message.pk]
         try:
             composed = compose_mod.compose(message, payload, store, sources)
@@ -145,7 +145,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
 
 def renew(ids: Sequence[int], worker_id: str) -> set[int]:
     """Extend this worker's lease on the messages it still holds; returns those ids."""
-    mine = Message.objects.filter(pk__in=list(ids), claimed_by=worker_id, status=Status.SENDING)
+    mine = with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
     with transaction.atomic():
         mine.update(claimed_until=timezone.now() + claim_timeout())
         return set(mine.values_list("pk", flat=True))
@@ -164,13 +164,13 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     attempts: list[Attempt] = []
     with transaction.atomic():
         mine = set(
-            Message.objects.filter(
-                pk__in=list(by_id), claimed_by=worker_id, status=Status.SENDING
-            ).values_list("pk", flat=True)
+            with_pks(Message.objects.all(), by_id)
+            .filter(claimed_by=worker_id, status=Status.SENDING)
+            .values_list("pk", flat=True)
         )
         sent = [pk for pk in mine if by_id[pk].outcome == Outcome.SENT]
         if sent:
-            Message.objects.filter(pk__in=sent).update(
+            with_pks(Message.objects.all(), sent).update(
                 status=Status.SENT,
                 sent_at=now,
                 last_error="",

@@ -85,7 +85,7 @@ else:
         _path = str(dj_database_url.parse(CONFIG.database_url)["NAME"])
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "shopmail.sqlite",  # Django's, with writers queued in-process (sqlite/base.py)
             "NAME": str(_path),
             # WAL with synchronous=FULL: a committed ingest (and its outbox rows) survives a
             # power cut; IMMEDIATE transactions take the write lock up front, so concurrent

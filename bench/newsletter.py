@@ -3,7 +3,7 @@ until Postfix's ``smtp-sink`` has accepted every message.
 
     .venv/bin/python bench/newsletter.py [--customers 100000] [--workers 2] [--concurrency 25]
                                          [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
-                                         [--lane shopmail|post_office|both] [--with-proposed]
+                                         [--lane shopmail|post_office|both]
 
 Needs ``/usr/sbin/smtp-sink`` (Debian: ``apt-get install postfix``), started here on a free
 127.0.0.1 port with ``-M <customers>`` so it exits once it has accepted them all; that exit is
@@ -21,8 +21,8 @@ text part, sent by ``send_queued_mail --processes N`` (--workers) with N threads
 smtp-sink exits on receiving the last message, before answering it, so in both lanes that one
 message is recorded as deferred (it would be retried); the clock is right.
 
-``--with-proposed`` runs the shopmail lane on a copy of src/ with ``FAST_PATCH`` applied (an
-SMTP transport change proposed to its owner), to measure what it would bring.
+For scale: ``smtp-source -s 50 -l 110000 -m 20000`` against the same sink reaches about 2,560
+msg/s (the sink uses a whole core), i.e. 39 s for 100,000 messages of this size.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -125,96 +124,6 @@ def pg_database(server_url: str | None, name: str) -> tuple[str | None, object]:
 
 
 # --------------------------------------------------------------------------- shopmail lane
-
-# Optional, measured with --with-proposed: a change to the SMTP transport that matters most for
-# bulk mail (proposed to its owner, not applied here).
-FAST_PATCH = '''
---- a/src/shopmail/mail/transports/smtp.py
-+++ b/src/shopmail/mail/transports/smtp.py
-@@
-     SMTPAuthenticationError,
-+    SMTPDataError,
-@@
-     SMTPServerDisconnected,
-+    SMTPStatus,
-+    SMTPTimeoutError,
- )
-+from aiosmtplib.response import SMTPResponse
-@@
--            response = await smtp.data(envelope.data)
-+            response = await _data(smtp, envelope.data, self.timeout)
-@@
-+def _ready_to_send(data: bytes) -> bool:
-+    """CRLF line ends only and no line starting with a dot: what ``domain.mime`` builds."""
-+    line_ends = data.count(b"\\n")
-+    if line_ends != data.count(b"\\r") or line_ends != data.count(b"\\r\\n"):
-+        return False
-+    return not data.startswith(b".") and b"\\n." not in data
-+
-+
-+async def _data(smtp: aiosmtplib.SMTP, data: bytes, timeout: float) -> SMTPResponse:
-+    """DATA. aiosmtplib runs two regular expressions over every message (line ends, dot
-+    stuffing: some 2 ms for 100 KB); a message that needs neither is written as it is."""
-+    if smtp.protocol is None or not _ready_to_send(data):
-+        return await smtp.data(data)
-+    response = await smtp.execute_command(b"DATA", timeout=timeout)
-+    if response.code != SMTPStatus.start_input:
-+        raise SMTPDataError(response.code, response.message)
-+    try:
-+        smtp.protocol.write(data + (b".\\r\\n" if data.endswith(b"\\r\\n") else b"\\r\\n.\\r\\n"))
-+        response = await smtp.protocol.read_response(timeout=timeout)
-+    except (SMTPServerDisconnected, SMTPTimeoutError):
-+        smtp.close()
-+        raise
-+    if response.code != SMTPStatus.completed:
-+        raise SMTPDataError(response.code, response.message)
-+    return response
-+
-+
- class _Unreachable(Exception):
-'''
-
-
-def _apply(patch: str, src: Path) -> None:
-    """Apply a patch by its context lines (a loose patch: line numbers move as files change)."""
-    current: Path | None = None
-    hunks: list[list[str]] = []
-
-    def flush() -> None:
-        if current is None:
-            return
-        text = current.read_text()
-        for hunk in hunks:
-            old = "".join(line[1:] for line in hunk if not line.startswith("+"))
-            new = "".join(line[1:] for line in hunk if not line.startswith("-"))
-            if old not in text:
-                sys.exit(f"cannot apply the patch to {current}: the code changed; apply it by hand")
-            text = text.replace(old, new, 1)
-        current.write_text(text)
-
-    for line in patch.strip("\n").splitlines():
-        line += "\n"
-        if line.startswith("--- "):
-            continue
-        if line.startswith("+++ "):
-            flush()
-            current, hunks = src / line[4:].strip().removeprefix("b/src/"), []
-        elif line.startswith("@@"):
-            hunks.append([])
-        else:
-            hunks[-1].append(line)
-    flush()
-
-
-def shopmail_source(work: Path, proposed: bool = False) -> Path:
-    """src/ as it is, or with ``proposed`` a copy with FAST_PATCH applied."""
-    if not proposed or "_ready_to_send" in (ROOT / "src/shopmail/mail/transports/smtp.py").read_text():
-        return ROOT / "src"
-    copy = work / "src"
-    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    _apply(FAST_PATCH, copy)
-    print("(--with-proposed: FAST_PATCH applied to a copy of src/)")
-    return copy
 
 
 def setup(customers: int, port: int, concurrency: int) -> dict:
@@ -310,7 +219,7 @@ def call(step: str, env: dict[str, str], *args: str) -> dict:
 
 
 def shopmail_lane(args: argparse.Namespace, work: Path) -> dict:
-    src = shopmail_source(work, args.with_proposed)
+    src = ROOT / "src"
     data = work / "shopmail-data"
     data.mkdir()
     database, drop = pg_database(args.postgres, f"shopmail_bench_{os.getpid()}")
@@ -353,7 +262,7 @@ def shopmail_lane(args: argparse.Namespace, work: Path) -> dict:
             worker.wait(timeout=60)
         checked = call("report", env)
         return {
-            "lane": "shopmail" + (" +proposed" if args.with_proposed else ""),
+            "lane": "shopmail",
             "database": "postgresql" if database else "sqlite",
             "workers": args.workers,
             "concurrency": args.concurrency,
@@ -528,11 +437,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50, help="SMTP connections per worker")
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a throwaway db is made)")
     parser.add_argument("--lane", choices=("shopmail", "post_office", "both"), default="shopmail")
-    parser.add_argument(
-        "--with-proposed",
-        action="store_true",
-        help="also apply FAST_PATCH (SMTP DATA without the regex passes)",
-    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()

@@ -114,7 +114,8 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
     from shopmail.mail.models import Status
     from shopmail.mail.worker import drain
 
-    api.post("/sync", {"orders": [order(f"f{i}", status="processing") for i in range(5)]})
+    # 200 messages: several chunks of 16 (16 x concurrency) for the frozen worker
+    api.post("/sync", {"orders": [order(f"f{i}", status="processing") for i in range(100)]})
     smtp_server.stall(2, stage="dot", times=1)
     frozen = shopmail_process("worker", "--concurrency", "1", env={"SHOPMAIL_CLAIM_TIMEOUT": "1"})
     try:
@@ -132,8 +133,11 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
     assert Message.objects.exclude(status=Status.SENT).count() == 0
     received = Counter(m.message_id for m in smtp_server.messages)
     assert set(received) == set(Message.objects.values_list("message_id", flat=True))
-    # At most what was on the wire when it froze is sent twice, with the same Message-ID: on each
-    # pooled connection the message awaiting its final reply and the next one pipelined behind it.
-    # Nothing new is started after its lease's half-time.
+    # What is sent twice, with the same Message-ID, is at most what the frozen worker had sent but
+    # not yet recorded (the chunk in progress and the one before, whose outcomes are written in
+    # the background: 2 x 16) plus, after it resumed, what was on the wire (per connection the
+    # message awaiting its reply and the one pipelined behind it). Nothing new is started after
+    # its lease's half-time, and no message goes out three times.
     assert max(received.values()) <= 2
-    assert sum(received.values()) <= len(received) + 2 * smtp_store.transport["pool_size"]
+    bound = 2 * 16 + 2 * smtp_store.transport["pool_size"]
+    assert sum(received.values()) <= len(received) + bound

@@ -47,3 +47,28 @@ def with_pks(queryset: QuerySet[M], pks: Iterable[int]) -> QuerySet[M]:
     quote = connection.ops.quote_name
     column = quote(meta.pk.column or "id")
     return queryset.extra(where=[f"{quote(meta.db_table)}.{column} IN ({keys})"])  # noqa: S610
+
+
+def fast_insert(objs: Sequence[Any], fields: Sequence[str]) -> None:
+    """INSERT with executemany, for rows nobody reads back at once (no ids returned): Django's
+    bulk_create compiles the SQL value by value, a tenth of the worker's time per message."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    # identifiers come from the model's own metadata, values are parameters
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ("
+        + ", ".join(quote(column.column) for column in columns)
+        + ") VALUES ("
+        + ", ".join(["%s"] * len(columns))
+        + ")"
+    )
+    rows = [
+        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK):
+            cursor.executemany(sql, rows[start : start + _CHUNK])

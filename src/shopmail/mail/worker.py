@@ -33,7 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from shopmail.db import fast_update, with_pks
+from shopmail.db import fast_insert, fast_update, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -200,7 +200,7 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
                     worker=worker_id,
                 )
             )
-        Attempt.objects.bulk_create(attempts)
+        fast_insert(attempts, ["message", "at", "outcome", "code", "reply", "worker"])
     for pk in sent:
         log.info(
             "message %s sent", pk, extra={"message_id": pk, "status": Status.SENT, "code": by_id[pk].code}
@@ -307,10 +307,10 @@ class Worker:
         stop: threading.Event | None = None,
     ):
         self.concurrency = max(1, concurrency)
-        self.batch_size = batch_size or max(20, self.concurrency * 64)
+        self.batch_size = batch_size or max(20, min(self.concurrency * 64, 1024))
         # messages per send_many call (and per write of outcomes); the SMTP transport pipelines
         # each connection's share of a chunk back to back
-        self.chunk_size = self.concurrency * 16
+        self.chunk_size = min(self.concurrency * 16, 512)
         self._next: asyncio.Future[tuple[list[int], Prepared, float]] | None = None
         self.poll = poll
         self.stop = stop or threading.Event()

@@ -13,6 +13,19 @@ M = TypeVar("M", bound=Model)
 _CHUNK = 2000
 
 
+def _write_rows(sql: str, objs: Sequence[Any], columns: Sequence[Any], with_pk: bool) -> None:
+    """Run ``sql`` once per object with executemany: the columns' values as the database takes
+    them (``get_db_prep_save``), then the primary key if ``with_pk``."""
+    rows = [
+        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns]
+        + ([obj.pk] if with_pk else [])
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK):
+            cursor.executemany(sql, rows[start : start + _CHUNK])
+
+
 def fast_update(objs: Sequence[Any], fields: Sequence[str]) -> None:
     """UPDATE ... WHERE pk = %s with executemany: Django's bulk_update builds a CASE expression
     per row and field, which costs more than the whole rest of a re-sync."""
@@ -27,13 +40,7 @@ def fast_update(objs: Sequence[Any], fields: Sequence[str]) -> None:
         + ", ".join(f"{quote(column.column)} = %s" for column in columns)
         + f" WHERE {quote(meta.pk.column)} = %s"
     )
-    rows = [
-        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns] + [obj.pk]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _CHUNK):
-            cursor.executemany(sql, rows[start : start + _CHUNK])
+    _write_rows(sql, objs, columns, with_pk=True)
 
 
 def with_pks(queryset: QuerySet[M], pks: Iterable[int]) -> QuerySet[M]:
@@ -65,10 +72,4 @@ def fast_insert(objs: Sequence[Any], fields: Sequence[str]) -> None:
         + ", ".join(["%s"] * len(columns))
         + ")"
     )
-    rows = [
-        [column.get_db_prep_save(getattr(obj, column.attname), connection) for column in columns]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _CHUNK):
-            cursor.executemany(sql, rows[start : start + _CHUNK])
+    _write_rows(sql, objs, columns, with_pk=False)

@@ -5,60 +5,26 @@ SMTP server), send it, and see the delivery counts."""
 from __future__ import annotations
 
 import re
-import threading
-from pathlib import Path
 
 import pytest
 from newsletter_support import customer, parsed
 
-from shopmail.mail.worker import drain
+from fixtures.browser import drain_elsewhere, launch
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "violet-otter-harbour-42"
-
-
-def _drain_elsewhere() -> None:
-    """``drain()`` runs its own event loop; Playwright's sync API has one in this thread already."""
-    from django.db import connections
-
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            drain()
-        except BaseException as exc:  # re-raised in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if errors:
-        raise errors[0]
 
 
 def test_wizard_journey_with_test_send(server, smtp_store, smtp_server, staff_user):
     from playwright.sync_api import expect, sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
     for n in range(1, 7):
         customer(n, first_name=f"Kunde{n}", country="NO" if n % 2 else "SE", language="nb" if n < 4 else "en")
     customer(7, country="NO", newsletter_opt_in=False)
     site = server("--no-worker")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page()
         page.set_default_timeout(15_000)
         page.goto(f"{site.url}/admin/newsletters/")
@@ -98,7 +64,7 @@ def test_wizard_journey_with_test_send(server, smtp_store, smtp_server, staff_us
         page.get_by_label("Send a test to").fill("qa@shop.test")
         page.get_by_role("button", name="Send test").click()
         expect(page.get_by_role("status").first).to_contain_text("Test queued for qa@shop.test")
-        _drain_elsewhere()
+        drain_elsewhere()
         [test_mail] = smtp_server.wait_for(1)
         assert test_mail.rcpt_tos == ("qa@shop.test",)
         message = parsed(test_mail.data)
@@ -115,7 +81,7 @@ def test_wizard_journey_with_test_send(server, smtp_store, smtp_server, staff_us
         page.get_by_role("button", name="Send", exact=True).click()
         expect(page.locator("#count-recipients")).to_have_text("2")
         expect(page.locator("#count-queued")).to_have_text("2")
-        _drain_elsewhere()
+        drain_elsewhere()
         smtp_server.wait_for(3)
         page.reload()
         expect(page.locator("#count-sent")).to_have_text("2")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
 from pathlib import Path
 
 import orjson
@@ -18,8 +17,8 @@ import pytest
 from panel_support import STAFF_EMAIL, STAFF_PASSWORD, password_hash
 
 from factories import evolve, order, shipment
+from fixtures.browser import drain_elsewhere, launch
 from shopmail.mail.models import Message, Status
-from shopmail.mail.worker import drain
 from shopmail.store.ingest import ingest
 from shopmail.store.models import StoreSettings
 
@@ -27,22 +26,11 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
     from django.core.management import call_command
 
     # `shopmail serve` collects static files after WhiteNoise has indexed them: collect them
@@ -53,7 +41,7 @@ def browser():
     old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     manager = playwright_api.sync_playwright().start()
-    chromium = manager.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    chromium = launch(manager)
     yield chromium
     chromium.close()
     manager.stop()
@@ -104,22 +92,6 @@ def snap(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def send_due() -> None:
-    """drain() in a thread of its own: asyncio.run() cannot run under Playwright's loop."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            drain()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    assert not errors, errors
-
-
 def demo_data() -> None:
     """A few believable orders and mail in every state, spread over the last weeks."""
     now = dt.datetime.now(dt.UTC)
@@ -137,7 +109,7 @@ def demo_data() -> None:
         snapshots.append(snap_)
     ingest(orders=snapshots)
     ingest(orders=[evolve(snapshots[1], 30, shipments=[shipment("s1", {"1": 2})])])
-    send_due()  # composed and "sent" by the capture transport: real headers and attempts
+    drain_elsewhere()  # composed and "sent" by the capture transport: real headers and attempts
     for number, message in enumerate(Message.objects.order_by("pk")):
         if number % 11 == 5:
             Message.objects.filter(pk=message.pk).update(
@@ -283,7 +255,7 @@ def test_template_error_refused_then_change_previewed_and_sent(panel, smtp_store
     page.frame_locator("#preview-frame").get_by_text("WINTER-PREVIEW-7").wait_for()
     snap(page, "template-editor")
     ingest(orders=[order("41", status="processing")])
-    send_due()
+    drain_elsewhere()
     mails = {m.rcpt_tos[0]: m.message for m in smtp_server.wait_for(2)}
     body = mails["customer41@example.com"].get_body(("html",)).get_content()
     assert "WINTER-PREVIEW-7" in body and "order 41" in body
@@ -291,7 +263,7 @@ def test_template_error_refused_then_change_previewed_and_sent(panel, smtp_store
 
 def test_resend_an_order_mail_with_a_custom_message(panel, smtp_store, smtp_server):
     ingest(orders=[order("51", status="processing")])
-    send_due()
+    drain_elsewhere()
     smtp_server.wait_for(2)
     page = panel
     page.goto("/admin/orders/")
@@ -301,7 +273,7 @@ def test_resend_an_order_mail_with_a_custom_message(panel, smtp_store, smtp_serv
     row.get_by_label("Personal message (optional)").fill("Sorry for the wait, Ana: it ships Monday.")
     row.get_by_role("button", name=re.compile(r"Resend message \d+")).click()
     assert "was queued as message" in page.inner_text("main")
-    send_due()
+    drain_elsewhere()
     received = smtp_server.wait_for(3)[-1]
     assert received.rcpt_tos == ("customer51@example.com",)
     assert "Sorry for the wait, Ana: it ships Monday." in received.message.get_body(("plain",)).get_content()

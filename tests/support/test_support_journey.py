@@ -13,20 +13,12 @@ import pytest
 
 from factories import evolve, shipment
 from factories import order as order_snapshot
+from fixtures.browser import drain_elsewhere, launch
 from shopmail.mail.worker import drain
 from shopmail.store.ingest import ingest
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HERE = Path(__file__).resolve().parent
 CUSTOMER_PASSWORD = "Sea-glass-morning-31"
 STAFF_EMAIL = "kari@shop.test"
@@ -38,35 +30,6 @@ TIMES = "\u00d7"  # the multiplication sign the e-mails use
 @pytest.fixture
 def _fast_hasher():
     """Not here: the server process checks the staff password with the project's own hashers."""
-
-
-def _browser(playwright):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-def _drain_elsewhere() -> None:
-    """``drain()`` runs its own event loop; Playwright's sync API already has one in this thread."""
-    import threading
-
-    from django.db import connections
-
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            drain()
-        except BaseException as exc:  # re-raised in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=60)
-    if errors:
-        raise errors[0]
 
 
 def _text_of(received) -> str:
@@ -137,7 +100,7 @@ def test_invite_sign_in_order_return_approval(server, api_key, smtp_store, smtp_
     invite_path = _path_of(_text_of(_mail_to(smtp_server, "eva@example.com", "account")), "/account/invite/")
 
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch(playwright)
         try:
             customer = browser.new_context()
             page = customer.new_page()
@@ -185,7 +148,7 @@ def test_invite_sign_in_order_return_approval(server, api_key, smtp_store, smtp_
             expect(desk.locator("#rma-status")).to_contain_text("approved")
 
             # the approval mail arrives, and the order page shows the decision
-            _drain_elsewhere()
+            drain_elsewhere()
             approval = _mail_to(smtp_server, "eva@example.com", "is approved")
             text = _text_of(approval)
             assert number in str(approval.message["Subject"])

@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object per line, with the message id where there is one."""
+"""Structured logs: one JSON object per line, with the message id where there is one.
+
+A record with ``extra={"each": [id, ...]}`` stands for one line per message: its text is
+formatted with each id, which also goes in as ``message_id`` (the worker logs a chunk of sent
+messages with one call; a logging call per message was a tenth of its time per message).
+"""
 
 from __future__ import annotations
 
@@ -20,4 +25,11 @@ class JsonFormatter(logging.Formatter):
         entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        each = entry.pop("each", None)
+        if not isinstance(each, list | tuple):
+            return json.dumps(entry, default=str)
+        text, lines = str(record.msg), []
+        for message_id in each:
+            entry["msg"], entry["message_id"] = text % (message_id,), message_id
+            lines.append(json.dumps(entry, default=str))
+        return "\n".join(lines)

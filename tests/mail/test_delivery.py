@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
+import json
+import logging
 import signal
 import threading
 
@@ -11,6 +14,7 @@ import pytest
 
 from factories import evolve, order
 from fixtures.delivery import set_due_now, shopmail_process
+from shopmail.logs import JsonFormatter
 from shopmail.mail.models import Attempt, Message, Status, TemplateVersion
 from shopmail.mail.worker import Worker, claim, drain
 
@@ -39,6 +43,30 @@ def test_order_put_to_bytes_received(api, smtp_store, smtp_server):
     staff = by_to["staff@shop.test"].message
     assert staff["Reply-To"].addresses[0].addr_spec == "customer10023@example.com"
     assert len(smtp_server.messages) == 2
+
+
+def test_each_outcome_is_logged_as_a_json_line_with_its_message_id(api, smtp_store, smtp_server):
+    smtp_server.reject_recipient("customer2@example.com")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("shopmail.worker")
+    logger.addHandler(handler)
+    try:
+        for number in ("1", "2", "3"):
+            api.put(f"/orders/{number}", order(number, status="processing"))
+        drain()
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    outcomes = [(line["message_id"], line["status"]) for line in lines if "status" in line]
+    expected = sorted(Message.objects.values_list("pk", "status"))
+    assert sorted(outcomes) == expected  # every message once, with its own outcome
+    assert {status for _, status in expected} == {Status.SENT, Status.FAILED}
+    for line in lines:
+        if line.get("status") == Status.SENT:
+            assert line["msg"] == f"message {line['message_id']} sent" and line["code"] == 250
+            assert "each" not in line and line["level"] == "info"
 
 
 def test_server_down_then_up_delivers_everything_once(api, smtp_store, smtp_server):

@@ -94,6 +94,24 @@ def test_pool_sends_in_parallel_and_reuses_connections(smtp_server, monkeypatch,
         assert message.rcpt_tos == ("ann@example.com",)
 
 
+def test_a_connection_idle_in_the_pool_past_the_reply_timeout_stays_open(smtp_server):
+    # the reply deadline covers a round trip, not the time a connection waits in the pool
+    smtp = transport(smtp_server, pool_size=1, timeout=0.3)
+
+    async def run():
+        try:
+            first = await smtp.send_many([envelope(1)])
+            await asyncio.sleep(0.6)
+            return first + await smtp.send_many([envelope(2)])
+        finally:
+            await smtp.close()
+
+    results = asyncio.run(run())
+
+    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT]
+    assert smtp_server.connection_count == 1
+
+
 def test_empty_batch_is_fine(smtp_server):
     assert send(transport(smtp_server), []) == []
     assert smtp_server.connection_count == 0

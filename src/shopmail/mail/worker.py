@@ -33,7 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from shopmail.db import fast_insert, fast_update, with_pks
+from shopmail.db import db_value, fast_update, insert_rows, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -161,7 +161,8 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     now = timezone.now()
     tally = {"sent": 0, "deferred": 0, "failed": 0}
     by_id = {int(r.key): r for r in results}
-    attempts: list[Attempt] = []
+    attempts: list[tuple[int, Any, str, int | None, str, str]] = []
+    at = db_value(Attempt, "at", now)
     with transaction.atomic():
         mine = set(
             with_pks(Message.objects.all(), by_id)
@@ -190,21 +191,13 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
                 reply += "\n" + "\n".join(
                     f"rejected {r.recipient}: {r.code} {r.reply}" for r in result.rejected
                 )
-            attempts.append(
-                Attempt(
-                    message_id=pk,
-                    at=now,
-                    outcome=str(result.outcome),
-                    code=result.code,
-                    reply=reply,
-                    worker=worker_id,
-                )
-            )
-        fast_insert(attempts, ["message", "at", "outcome", "code", "reply", "worker"])
-    for pk in sent:
-        log.info(
-            "message %s sent", pk, extra={"message_id": pk, "status": Status.SENT, "code": by_id[pk].code}
-        )
+            attempts.append((pk, at, str(result.outcome), result.code, reply, worker_id))
+        insert_rows(Attempt, ["message", "at", "outcome", "code", "reply", "worker"], attempts)
+    by_code: dict[int | None, list[int]] = {}
+    for pk in sorted(sent):
+        by_code.setdefault(by_id[pk].code, []).append(pk)
+    for code, pks in by_code.items():  # a line per message, written at once (logs.JsonFormatter)
+        log.info("message %s sent", extra={"each": pks, "status": Status.SENT, "code": code})
     return tally
 
 

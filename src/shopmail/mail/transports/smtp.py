@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import time
 from collections import deque
@@ -212,6 +213,8 @@ class SmtpTransport:
             except _Unreachable as exc:
                 batch.unreachable = exc
             finally:
+                if wire is not None:
+                    wire.disarm()  # idle in the pool: no reply is awaited
                 if wire is not None and wire.is_connected and not self._closed:
                     self._idle.append(wire)
                 elif wire is not None:
@@ -320,59 +323,60 @@ class SmtpTransport:
                     opening = made
             if carry is None and opening is None:
                 if rset and wire.is_connected:
+                    wire.arm(self.timeout)
                     await self._guarded(self._reset(wire))
                 return
             stage = "MAIL FROM"
             try:
-                async with asyncio.timeout(self.timeout):
-                    if wire.pipelining:
-                        out = [b"RSET\r\n"] if rset else []
-                        if carry is not None:
-                            out += message_content(carry.envelope.data, carry.envelope.wire_ready)
-                        if opening is not None:
-                            out += opening.commands
-                        wire.write_pieces(out)
-                        await wire.drain()
-                        if rset:
-                            await wire.read()
-                    else:
-                        if rset:
-                            await self._reset(wire)
-                        if carry is not None:
-                            wire.write_pieces(message_content(carry.envelope.data, carry.envelope.wire_ready))
-                            await wire.drain()
-                    rset = False
+                wire.arm(self.timeout)  # the reply (or room to write) must come in time
+                if wire.pipelining:
+                    out = [b"RSET\r\n"] if rset else []
                     if carry is not None:
-                        reply = await wire.read()
-                        batch.results[carry.index] = carry.finish(reply)
-                        carry = None
-                        if reply.code == 421:  # the server is closing: the next one goes elsewhere
-                            wire.close()
-                            if opening is not None and not batch.give_back(opening.index):
-                                batch.results[opening.index] = SendResult(
-                                    opening.envelope.key, Outcome.DEFER, 421, str(reply)
-                                )
-                            return
-                    if opening is None:
-                        continue
-                    replies: list[Reply] = []
-                    while len(replies) < len(opening.stages):
-                        step = len(replies)
-                        stage = opening.stages[step]
-                        if wire.pipelining:
-                            replies.append(await wire.read())
-                            if replies[-1].code == 421:
-                                break  # the server is closing: no more replies will come
-                            continue
-                        if stage == "DATA" and not _accepted(replies[1:]):
-                            break  # the recipient was refused: no DATA
-                        [reply] = await wire.ask(opening.commands[step])
-                        replies.append(reply)
-                        if stage == "MAIL FROM" and reply.code != 250:
-                            break  # MAIL refused: nothing more to say
-                    carry, rset, stage = await self._conclude(wire, batch, opening, replies)
-                    if not wire.is_connected:
+                        out += message_content(carry.envelope.data, carry.envelope.wire_ready)
+                    if opening is not None:
+                        out += opening.commands
+                    wire.write_pieces(out)
+                    await wire.drain()
+                    if rset:
+                        await wire.read()
+                else:
+                    if rset:
+                        await self._reset(wire)
+                    if carry is not None:
+                        wire.write_pieces(message_content(carry.envelope.data, carry.envelope.wire_ready))
+                        await wire.drain()
+                rset = False
+                if carry is not None:
+                    reply = await wire.read()
+                    batch.results[carry.index] = carry.finish(reply)
+                    carry = None
+                    if reply.code == 421:  # the server is closing: the next one goes elsewhere
+                        wire.close()
+                        if opening is not None and not batch.give_back(opening.index):
+                            batch.results[opening.index] = SendResult(
+                                opening.envelope.key, Outcome.DEFER, 421, str(reply)
+                            )
                         return
+                if opening is None:
+                    continue
+                replies: list[Reply] = []
+                while len(replies) < len(opening.stages):
+                    step = len(replies)
+                    stage = opening.stages[step]
+                    if wire.pipelining:
+                        replies.append(await wire.read())
+                        if replies[-1].code == 421:
+                            break  # the server is closing: no more replies will come
+                        continue
+                    if stage == "DATA" and not _accepted(replies[1:]):
+                        break  # the recipient was refused: no DATA
+                    [reply] = await wire.ask(opening.commands[step])
+                    replies.append(reply)
+                    if stage == "MAIL FROM" and reply.code != 250:
+                        break  # MAIL refused: nothing more to say
+                carry, rset, stage = await self._conclude(wire, batch, opening, replies)
+                if not wire.is_connected:
+                    return
             except (OSError, TimeoutError) as exc:
                 wire.close()
                 text = "no reply in time" if isinstance(exc, TimeoutError) else _error_text(exc)
@@ -480,6 +484,9 @@ class _Open:
         return SendResult(self.envelope.key, classify(reply.code), reply.code, text, self.refused)
 
 
+_BAD_ADDRESS = re.compile(r"[\r\n\0<> ]")
+
+
 def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | SendResult:
     """The MAIL and RCPT commands for an envelope, or the reason it cannot be sent at all."""
     key = envelope.key
@@ -498,7 +505,7 @@ def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | Send
     if "size" in wire.extensions:
         options += f" SIZE={len(envelope.data)}"
     for address in addresses:
-        if any(c in address for c in "\r\n\0<> ") or (not address and address is not envelope.mail_from):
+        if _BAD_ADDRESS.search(address) or (not address and address is not envelope.mail_from):
             return SendResult(key, Outcome.FAIL, None, f"invalid envelope: bad address {address!r}")
     encoding = "utf-8" if utf8 else "ascii"
     commands = [f"MAIL FROM:<{envelope.mail_from}>{options}\r\n".encode(encoding)]

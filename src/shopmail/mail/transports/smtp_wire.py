@@ -25,6 +25,7 @@ keeps only one pending reply and would drop the others).
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections import deque
@@ -86,6 +87,9 @@ class Wire(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
         self._lost: str | None = None
+        self._timed_out = False
+        self._deadline = math.inf
+        self._watchdog: asyncio.TimerHandle | None = None
         transport.set_protocol(self)
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
@@ -158,19 +162,37 @@ class Wire(asyncio.Protocol):
         if small:
             self.write(b"".join(small))
 
+    def arm(self, timeout: float) -> None:
+        """Give up on this connection if a read or drain is still waiting ``timeout`` seconds
+        from now: it is closed and the waiting call raises ``TimeoutError``.
+
+        Called before every round trip, so it only moves a deadline; one timer per connection
+        follows it lazily (an ``asyncio.timeout`` per round trip cost a tenth of the sending).
+        """
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + timeout
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._deadline, self._check_deadline)
+
+    def disarm(self) -> None:
+        self._deadline = math.inf
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
     async def drain(self) -> None:
         """Wait while the socket's send buffer is full (a large message, a slow server)."""
         writable = self._writable
         if writable is not None:
             await writable
             if self._lost is not None:
-                raise Disconnected(self._lost)
+                raise self._failure()
 
     async def read(self) -> Reply:
         """The next reply, in the order the commands were sent."""
         while not self._replies:
             if self._lost is not None:
-                raise Disconnected(self._lost)
+                raise self._failure()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -190,6 +212,7 @@ class Wire(asyncio.Protocol):
         """Close now (abort: no graceful TLS shutdown that could outlive the event loop)."""
         if self._lost is None:
             self._lost = "closed by the client"
+        self.disarm()
         if not self.transport.is_closing():
             self.transport.abort()
 
@@ -199,6 +222,25 @@ class Wire(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _check_deadline(self) -> None:
+        self._watchdog = None
+        if self._deadline == math.inf:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._deadline:  # moved on since the timer was set: follow it
+            self._watchdog = loop.call_at(self._deadline, self._check_deadline)
+            return
+        self._timed_out = True
+        self._lost = "no reply in time"
+        self.close()
+        self._wake()
+        self.resume_writing()
+
+    def _failure(self) -> Exception:
+        if self._timed_out:
+            return TimeoutError("no reply in time")
+        return Disconnected(self._lost or "the connection is closed")
 
     def _broken(self, why: str) -> None:
         self._lost = why

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from shopmail.db import db_value, fast_update, insert_rows, with_pks
@@ -62,17 +62,29 @@ def retry_policy() -> RetryPolicy:
 
 
 def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
-    """Atomically take up to ``limit`` due messages for this worker."""
+    """Atomically take up to ``limit`` due messages for this worker.
+
+    Order: priority (order and staff mail before bulk mail), then new mail before retries,
+    then due time. Each kind of due message (queued, deferred, a lease left by a dead worker)
+    is read in the order of the index (status, priority, due_at) with its own LIMIT and the
+    three are merged here, so a claim reads ~``limit`` rows however long the queue is (one
+    ORDER BY over every due message sorted the whole queue for each batch).
+    """
     now = now or timezone.now()
-    due = Q(status__in=(Status.QUEUED, Status.DEFERRED), due_at__lte=now) | Q(
-        status=Status.SENDING, claimed_until__lt=now
+    kinds = (
+        Q(status=Status.QUEUED, due_at__lte=now),
+        Q(status=Status.DEFERRED, due_at__lte=now),
+        Q(status=Status.SENDING, claimed_until__lt=now),
     )
     with transaction.atomic():
-        fresh_first = Case(When(attempts=0, then=Value(0)), default=Value(1))
-        query = Message.objects.filter(due).order_by("priority", fresh_first, "due_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True)
-        ids = list(query.values_list("pk", flat=True)[:limit])
+        rows: list[tuple[int, int, dt.datetime, int]] = []
+        for due in kinds:
+            query = Message.objects.filter(due).order_by("priority", "due_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                query = query.select_for_update(skip_locked=True)
+            rows += query.values_list("priority", "attempts", "due_at", "pk")[:limit]
+        rows.sort(key=lambda row: (row[0], row[1] != 0, row[2], row[3]))
+        ids = [row[3] for row in rows[:limit]]
         if ids:
             with_pks(Message.objects.all(), ids).update(
                 status=Status.SENDING, claimed_by=worker_id, claimed_until=now + claim_timeout()
@@ -164,23 +176,10 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     attempts: list[tuple[int, Any, str, int | None, str, str]] = []
     at = db_value(Attempt, "at", now)
     with transaction.atomic():
-        mine = set(
-            with_pks(Message.objects.all(), by_id)
-            .filter(claimed_by=worker_id, status=Status.SENDING)
-            .values_list("pk", flat=True)
-        )
-        sent = [pk for pk in mine if by_id[pk].outcome == Outcome.SENT]
-        if sent:
-            with_pks(Message.objects.all(), sent).update(
-                status=Status.SENT,
-                sent_at=now,
-                last_error="",
-                claimed_by="",
-                claimed_until=None,
-                attempts=F("attempts") + 1,
-            )
-            tally["sent"] = len(sent)
-        unsent = [pk for pk in mine if by_id[pk].outcome != Outcome.SENT]
+        sent = _mark_sent([pk for pk, r in by_id.items() if r.outcome == Outcome.SENT], worker_id, now)
+        tally["sent"] = len(sent)
+        unsent = _still_mine([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id)
+        mine = set(sent) | set(unsent)
         if unsent:
             _record_unsent([by_id[pk] for pk in unsent], now, policy, tally)
         for pk, result in by_id.items():
@@ -194,11 +193,44 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
             attempts.append((pk, at, str(result.outcome), result.code, reply, worker_id))
         insert_rows(Attempt, ["message", "at", "outcome", "code", "reply", "worker"], attempts)
     by_code: dict[int | None, list[int]] = {}
-    for pk in sorted(sent):
+    for pk in sent:
         by_code.setdefault(by_id[pk].code, []).append(pk)
     for code, pks in by_code.items():  # a line per message, written at once (logs.JsonFormatter)
         log.info("message %s sent", extra={"each": pks, "status": Status.SENT, "code": code})
     return tally
+
+
+def _mark_sent(ids: Sequence[int], worker_id: str, now: dt.datetime) -> list[int]:
+    """Mark the accepted messages this worker still holds sent; returns their ids.
+
+    One ``UPDATE ... RETURNING`` (SQLite 3.35+, PostgreSQL): the check that the claim is still
+    ours and the write are the same statement.
+    """
+    if not ids:
+        return []
+    meta, quote = Message._meta, connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)  # type: ignore[union-attr]
+
+    # identifiers from the model's metadata, integer ids written as such, values as parameters
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {column('status')} = %s, {column('sent_at')} = %s, "
+        f"{column('last_error')} = '', {column('claimed_by')} = '', {column('claimed_until')} = NULL, "
+        f"{column('attempts')} = {column('attempts')} + 1 "
+        f"WHERE {column('id')} IN ({','.join(str(int(pk)) for pk in ids)}) "
+        f"AND {column('claimed_by')} = %s AND {column('status')} = %s RETURNING {column('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENT, db_value(Message, "sent_at", now), worker_id, Status.SENDING])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _still_mine(ids: Sequence[int], worker_id: str) -> list[int]:
+    if not ids:
+        return []
+    mine = with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
+    return list(mine.values_list("pk", flat=True))
 
 
 def _record_unsent(
@@ -310,6 +342,9 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.policy = retry_policy()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmail-db")
+        # a second connection reads and composes the next batch while the first one writes
+        # outcomes: the database's own work (reading the stored bytes) runs without the GIL
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmail-db-read")
         self._transport: Transport | None = None
         self._transport_config: dict[str, Any] | None = None
         STATE.worker_id = self.worker_id
@@ -317,6 +352,10 @@ class Worker:
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, fn, *args)
+
+    async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, fn, *args)
 
     async def _current_transport(self, store: StoreSettings) -> Transport:
         config = dict(store.transport)
@@ -330,11 +369,15 @@ class Worker:
             STATE.transport = str(config.get("kind"))
         return self._transport
 
-    def _take(self, store: StoreSettings) -> tuple[list[int], Prepared, float]:
-        """Claim and prepare a batch (in the database thread); returns ids, envelopes, lease start."""
-        ids = claim(self.worker_id, self.batch_size)
-        leased_at = time.monotonic()
-        return ids, (prepare(ids, store) if ids else Prepared()), leased_at
+    def _claim(self) -> tuple[list[int], float]:
+        leased_at = time.monotonic()  # before the claim: the lease is never thought longer than it is
+        return claim(self.worker_id, self.batch_size), leased_at
+
+    async def _take(self, store: StoreSettings) -> tuple[list[int], Prepared, float]:
+        """Claim a batch (writing thread), then prepare it (reading thread); returns ids,
+        envelopes and when the lease started."""
+        ids, leased_at = await self._in_db(self._claim)
+        return ids, (await self._in_reader(prepare, ids, store) if ids else Prepared()), leased_at
 
     async def run_once(self) -> int:
         """Claim, send and record one batch; returns how many messages were claimed.
@@ -348,14 +391,14 @@ class Worker:
             ids, prepared, leased_at = await self._next
             self._next = None
         else:
-            ids, prepared, leased_at = await self._in_db(self._take, store)
+            ids, prepared, leased_at = await self._take(store)
         if not ids:
             return 0
         half_lease = claim_timeout().total_seconds() / 2
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
             return len(ids)
-        self._next = asyncio.ensure_future(self._in_db(self._take, store))
+        self._next = asyncio.ensure_future(self._take(store))
         attempted: set[str] = set()
         writes: list[asyncio.Future[None]] = []
         pending = list(prepared.envelopes)
@@ -435,8 +478,9 @@ class Worker:
             await self._give_back_next()
             if self._transport is not None:
                 await self._transport.close()
-            await self._in_db(_close_connection)
+            await asyncio.gather(self._in_db(_close_connection), self._in_reader(_close_connection))
             self._db.shutdown(wait=True)
+            self._reader.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)
 
 

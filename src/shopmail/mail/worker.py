@@ -211,7 +211,8 @@ def _mark_sent(ids: Sequence[int], worker_id: str, now: dt.datetime) -> list[int
     meta, quote = Message._meta, connection.ops.quote_name
 
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)  # type: ignore[union-attr]
+        field: Any = meta.get_field(name)
+        return quote(field.column)
 
     # identifiers from the model's metadata, integer ids written as such, values as parameters
     sql = (

@@ -160,6 +160,9 @@ def cmd_run(args: dict[str, Any]) -> None:
     if lane == "l4":
         run_shopmail(args)
         return
+    if lane == "l4t":
+        run_transport_only(args)
+        return
     configure_plain({"l2": "l2", "l2n": "l2", "po": "po", "mailer": "mailer"}[lane], args)
     from django.core.management import call_command
 
@@ -242,6 +245,41 @@ def run_shopmail(args: dict[str, Any]) -> None:
     done()
     counts = Counter(Message.objects.values_list("status", flat=True))
     out("CHECK", json.dumps({"sent": counts.get("sent", 0), "all": dict(counts)}))
+
+
+def run_transport_only(args: dict[str, Any]) -> None:
+    """L4t: the stored messages claimed and read before GO, then only shopmail's SMTP transport
+    (``send_many`` in the worker's chunks over a pool of C connections): no database work timed."""
+    setup_django_shopmail(args["data"])
+    import asyncio
+
+    from shopmail.mail import worker
+    from shopmail.mail.transports import make_transport
+    from shopmail.store.models import StoreSettings
+
+    store = StoreSettings.load()
+    concurrency = int(args.get("concurrency", 8))
+    envelopes = []
+    while ids := worker.claim("bench", 1024):
+        envelopes += worker.prepare(ids, store).envelopes
+    chunk = worker.Worker(concurrency=concurrency).chunk_size
+    config = {**store.transport, "pool_size": concurrency}
+
+    async def send() -> int:
+        transport = make_transport(config, args["data"])
+        sent = 0
+        try:
+            for start in range(0, len(envelopes), chunk):
+                results = await transport.send_many(envelopes[start : start + chunk])
+                sent += sum(1 for r in results if r.code == 250)
+        finally:
+            await transport.close()
+        return sent
+
+    wait_go()
+    sent = asyncio.run(send())
+    done()
+    out("CHECK", json.dumps({"sent": sent}))
 
 
 def bench_order(order_id: int, lines: int = 3) -> dict[str, Any]:

@@ -20,6 +20,8 @@ every throughput lane. In each round every lane sends N messages; the lanes take
          giving order_confirmed + admin_order_placed), then ``shopmail worker --once
          --concurrency 8`` (transport smtp, pool_size 8) until all are sent.
 * L4x2   the same with two worker processes on the one database.
+* L4t    shopmail's SMTP transport alone: the same messages claimed and read before the clock,
+         then only ``send_many`` in the worker's chunks over 8 pooled connections (no database).
 
 L2 and L3 send the very body shopmail renders for order_confirmed (same size and MIME shape);
 they do not render templates. L3's SQLite database has shopmail's settings (WAL,
@@ -78,7 +80,7 @@ LANES_PY = HERE / "_lanes.py"
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ALL_LANES = ["L0", "L0s", "L2", "L2n", "L3po", "L3mailer", "L4", "L4x2"]
+ALL_LANES = ["L0", "L0s", "L2", "L2n", "L3po", "L3mailer", "L4", "L4x2", "L4t"]
 DEFAULT_LANES = "L0,L0s,L2,L3po,L3mailer,L4,L4x2"
 
 
@@ -488,8 +490,9 @@ class Bench:
         data = self.fresh_shopmail(lane)
         processes = 2 if lane == "L4x2" else 1
         argv = self.lanes_cmd(
-            self.project_python, "run", lane="l4", data=str(data), concurrency=self.args.concurrency
-        )
+            self.project_python, "run", lane="l4t" if lane == "L4t" else "l4", data=str(data),
+            concurrency=self.args.concurrency,
+        )  # fmt: skip
         env = {**os.environ, "SHOPMAIL_DATA_DIR": str(data)}
         result = self.measure(lane, [argv] * processes, env)
         if not self.args.keep:
@@ -535,6 +538,7 @@ WHAT = {
     "L3mailer": "django-mailer send_mail",
     "L4": "shopmail worker --once --concurrency {c}",
     "L4x2": "shopmail: 2 x worker --once --concurrency {c}",
+    "L4t": "shopmail SMTP transport alone, {c} connections",
 }
 
 
@@ -605,6 +609,9 @@ def report(bench: Bench, results: dict[str, list[Run]]) -> dict[str, Any]:
         if "L0s" in results:
             l0s = median_rate(results["L0s"])
             print(f"L4/L0s  = {l4 / l0s:6.1%}   (the ceiling at shopmail's message size)")
+            if "L4t" in results:
+                l4t = median_rate(results["L4t"])
+                print(f"L4t/L0s = {l4t / l0s:6.1%}   (shopmail's transport alone, same messages)")
     for name, value in l3s.items():
         print(
             f"L4/{name:<6}= {l4 / value:6.2f}x   (target >= 8x)     {'PASS' if l4 / value >= 8 else 'FAIL'}"

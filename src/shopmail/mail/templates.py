@@ -1,14 +1,50 @@
-"""Where a template comes from: the newest saved override, else the packaged default."""
+"""Where a template comes from: the newest saved override, else the packaged default.
+
+Looked up for every composed e-mail, so a process keeps what it found, checked against a stamp
+of the versions table (newest id, row count, newest time: one small query). Saving a version
+adds a row, which changes the stamp, so every process sees a saved template at its next
+lookup without being told.
+"""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db import connection
 
 from shopmail.mail import rendering
 from shopmail.mail.models import TemplateVersion
 
+_found: dict[tuple[str, str], tuple[Any, rendering.TemplateSource, str]] = {}
+_lock = threading.Lock()
+
+
+def _stamp() -> Any:
+    meta = TemplateVersion._meta
+    quote = connection.ops.quote_name
+    created: Any = meta.get_field("created_at")
+    with connection.cursor() as cursor:  # identifiers from the model's metadata only
+        cursor.execute(
+            f"SELECT MAX({quote(meta.pk.column or 'id')}), COUNT(*), MAX({quote(created.column)}) "
+            f"FROM {quote(meta.db_table)}"
+        )
+        return (connection.alias, *cursor.fetchone())
+
 
 def current(notification: str, language: str) -> tuple[rendering.TemplateSource, str]:
     """The live source for a notification and language, and a version label for the message log."""
+    key, stamp = (notification, language), _stamp()
+    with _lock:
+        found = _found.get(key)
+    if found is not None and found[0] == stamp:
+        return found[1], found[2]
     version = TemplateVersion.objects.filter(notification=notification, language=language).first()
     if version is None or version.restored_default:
-        return rendering.default_source(notification, language), f"default:{language}"
-    return rendering.TemplateSource(version.subject, version.text, version.html), f"v{version.pk}"
+        source, label = rendering.default_source(notification, language), f"default:{language}"
+    else:
+        source = rendering.TemplateSource(version.subject, version.text, version.html)
+        label = f"v{version.pk}"
+    with _lock:
+        _found[key] = (stamp, source, label)
+    return source, label

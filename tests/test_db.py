@@ -1,0 +1,53 @@
+"""The raw row writers the worker and ingest use instead of bulk_create/bulk_update."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shopmail.db import db_value, fast_update, insert_rows, with_pks
+from shopmail.mail.models import Attempt, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def messages(n: int) -> list[Message]:
+    return Message.objects.bulk_create(
+        Message(key=f"k{i}", notification="order_confirmed", to_email=f"c{i}@example.com") for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("count", [1, 200, 451])  # one statement, exactly full, several with a rest
+def test_insert_rows_writes_every_row_with_its_values(count):
+    [message] = messages(1)
+    at = dt.datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    rows = [
+        (message.pk, db_value(Attempt, "at", at), "sent", 250 + i % 2, f"reply {i} 'q' %s", "w")
+        for i in range(count)
+    ]
+
+    insert_rows(Attempt, ["message", "at", "outcome", "code", "reply", "worker"], rows)
+
+    stored = list(
+        Attempt.objects.order_by("id").values_list("message_id", "at", "outcome", "code", "reply", "worker")
+    )
+    assert stored == [(message.pk, at, "sent", 250 + i % 2, f"reply {i} 'q' %s", "w") for i in range(count)]
+
+
+def test_insert_rows_with_nothing_does_nothing():
+    insert_rows(Attempt, ["message", "at"], [])
+    assert Attempt.objects.count() == 0
+
+
+def test_fast_update_and_with_pks_touch_only_the_given_rows():
+    rows = messages(5)
+    for message in rows[:3]:
+        message.last_error = f"e{message.pk}"
+    fast_update(rows[:3], ["last_error"])
+    chosen = with_pks(Message.objects.all(), [rows[0].pk, rows[2].pk, rows[4].pk])
+    assert sorted(chosen.values_list("pk", flat=True)) == [rows[0].pk, rows[2].pk, rows[4].pk]
+    assert dict(Message.objects.values_list("pk", "last_error")) == {
+        m.pk: (f"e{m.pk}" if i < 3 else "") for i, m in enumerate(rows)
+    }
+    assert with_pks(Message.objects.all(), []).count() == 0

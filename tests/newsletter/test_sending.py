@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from newsletter_support import customer, parsed, quick, unsubscribe_path
 
-from shopmail.mail import outbox
+from shopmail.mail import editing, outbox
 from shopmail.mail.models import Message, Priority, Status
 from shopmail.mail.worker import claim, drain
 from shopmail.newsletter import consent, drafts, sending, stats
@@ -110,6 +110,29 @@ def test_personalisation_and_names_are_safe(smtp_store, smtp_server):
     assert "Abmelden:" in received["c2@example.com"].get_body(("plain",)).get_content()
     assert "Meld deg av:" in received["c1@example.com"].get_body(("plain",)).get_content()
     assert "Unsubscribe:" in kari.get_body(("plain",)).get_content()
+
+
+@delivery
+def test_the_customers_phone_is_in_the_newsletter_as_in_order_mail(smtp_store, smtp_server):
+    editing.save(
+        "newsletter",
+        "en",
+        {
+            "subject": "{{ newsletter.subject }}",
+            "text": "{{ newsletter.text }}\nWe call {{ customer.phone }}.\n{{ unsubscribe_url }}",
+            "html": "{{ newsletter.html|safe }}<p>We call {{ customer.phone }}.</p>"
+            '<a href="{{ unsubscribe_url }}">Unsubscribe</a>',
+        },
+    )
+    customer(1, data={"phone": "+47 912 34 567"})
+    customer(2)
+    sending.send(newsletter())
+    drain()
+    received = {m.rcpt_tos[0]: parsed(m.data) for m in smtp_server.wait_for(2)}
+    assert "We call +47 912 34 567." in received["c1@example.com"].get_body(("html",)).get_content()
+    assert "We call ." in received["c2@example.com"].get_body(("html",)).get_content()
+    one = Customer.objects.get(external_id="c1")
+    assert sending.customer_context(one)["phone"] == "+47 912 34 567"  # preview and test sends
 
 
 @delivery

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from shopmail.account import customers
 from shopmail.db import fast_update
 from shopmail.domain import mime
 from shopmail.mail import outbox
@@ -53,14 +54,8 @@ def message_key(newsletter_id: int, customer_id: int) -> str:
 
 
 def customer_context(customer: Customer) -> dict[str, Any]:
-    return {
-        "id": customer.external_id,
-        "email": customer.email,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "language": customer.language,
-        "country": customer.country,
-    }
+    """``customer.*`` for one recipient, as order e-mails have it (phone included)."""
+    return customers.customer_dict(customer)
 
 
 def recipient_context(newsletter: Newsletter, customer_id: int, person: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +167,7 @@ def _queue_batch(newsletter_id: int, settings: StoreSettings) -> bool:
                 "customer_id",
                 "customer__newsletter_opt_in",
                 *(f"customer__{f}" for f in _PERSON),
+                "customer__data__phone",  # only the phone out of the shop's record
             )[:BATCH]
         )
         if not batch:
@@ -182,8 +178,8 @@ def _queue_batch(newsletter_id: int, settings: StoreSettings) -> bool:
         existing = dict(Message.objects.filter(key__in=keys).values_list("key", "pk"))
         links: list[tuple[int | None, str, str, int]] = []
         drafts, queued = [], []
-        for key, (pk, position, customer_id, opted_in, *fields) in zip(keys, batch, strict=True):
-            person = dict(zip(_PERSON, fields, strict=True))
+        for key, (pk, position, customer_id, opted_in, *fields, phone) in zip(keys, batch, strict=True):
+            person = {**dict(zip(_PERSON, fields, strict=True)), "phone": str(phone or "")}
             if key in existing:  # queued by a run that did not get to link it
                 links.append((existing[key], "", "", pk))
             elif customer_id is None:

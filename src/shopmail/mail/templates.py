@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 
+from shopmail.db import column, table
 from shopmail.mail import rendering
 from shopmail.mail.models import TemplateVersion
 
@@ -21,13 +22,10 @@ _lock = threading.Lock()
 
 
 def _stamp() -> Any:
-    meta = TemplateVersion._meta
-    quote = connection.ops.quote_name
-    created: Any = meta.get_field("created_at")
+    v = TemplateVersion
     with connection.cursor() as cursor:  # identifiers from the model's metadata only
         cursor.execute(
-            f"SELECT MAX({quote(meta.pk.column or 'id')}), COUNT(*), MAX({quote(created.column)}) "
-            f"FROM {quote(meta.db_table)}"
+            f"SELECT MAX({column(v, 'pk')}), COUNT(*), MAX({column(v, 'created_at')}) FROM {table(v)}"
         )
         return (connection.alias, *cursor.fetchone())
 

@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from shopmail.db import db_value, fast_update, insert_rows, with_pks
+from shopmail.db import column, db_value, fast_update, insert_rows, int_list, table, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -157,7 +157,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
 
 def renew(ids: Sequence[int], worker_id: str) -> set[int]:
     """Extend this worker's lease on the messages it still holds; returns those ids."""
-    mine = with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
+    mine = held(ids, worker_id)
     with transaction.atomic():
         mine.update(claimed_until=timezone.now() + claim_timeout())
         return set(mine.values_list("pk", flat=True))
@@ -178,7 +178,11 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     with transaction.atomic():
         sent = _mark_sent([pk for pk, r in by_id.items() if r.outcome == Outcome.SENT], worker_id, now)
         tally["sent"] = len(sent)
-        unsent = _still_mine([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id)
+        unsent = list(
+            held([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id).values_list(
+                "pk", flat=True
+            )
+        )
         mine = set(sent) | set(unsent)
         if unsent:
             _record_unsent([by_id[pk] for pk in unsent], now, policy, tally)
@@ -208,30 +212,26 @@ def _mark_sent(ids: Sequence[int], worker_id: str, now: dt.datetime) -> list[int
     """
     if not ids:
         return []
-    meta, quote = Message._meta, connection.ops.quote_name
 
-    def column(name: str) -> str:
-        field: Any = meta.get_field(name)
-        return quote(field.column)
+    def col(name: str) -> str:
+        return column(Message, name)
 
     # identifiers from the model's metadata, integer ids written as such, values as parameters
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {column('status')} = %s, {column('sent_at')} = %s, "
-        f"{column('last_error')} = '', {column('claimed_by')} = '', {column('claimed_until')} = NULL, "
-        f"{column('attempts')} = {column('attempts')} + 1 "
-        f"WHERE {column('id')} IN ({','.join(str(int(pk)) for pk in ids)}) "
-        f"AND {column('claimed_by')} = %s AND {column('status')} = %s RETURNING {column('id')}"
+        f"UPDATE {table(Message)} SET {col('status')} = %s, {col('sent_at')} = %s, "
+        f"{col('last_error')} = '', {col('claimed_by')} = '', {col('claimed_until')} = NULL, "
+        f"{col('attempts')} = {col('attempts')} + 1 "
+        f"WHERE {col('pk')} IN ({int_list(ids)}) AND {col('claimed_by')} = %s AND {col('status')} = %s "
+        f"RETURNING {col('pk')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [Status.SENT, db_value(Message, "sent_at", now), worker_id, Status.SENDING])
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _still_mine(ids: Sequence[int], worker_id: str) -> list[int]:
-    if not ids:
-        return []
-    mine = with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
-    return list(mine.values_list("pk", flat=True))
+def held(ids: Sequence[int], worker_id: str) -> QuerySet[Message]:
+    """Those of the messages that this worker's claim still holds."""
+    return with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
 
 
 def _record_unsent(
@@ -289,7 +289,7 @@ def _record_unsent(
 
 def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
     """Give claimed messages back untouched (a configuration error is not their fault)."""
-    Message.objects.filter(pk__in=list(ids), status=Status.SENDING, claimed_by=worker_id).update(
+    held(ids, worker_id).update(
         status=Status.QUEUED,
         claimed_by="",
         claimed_until=None,
@@ -300,9 +300,7 @@ def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
 
 def release_now(ids: Sequence[int], worker_id: str) -> None:
     """Give claimed, untouched messages back, due at once (a worker stopping)."""
-    Message.objects.filter(pk__in=list(ids), status=Status.SENDING, claimed_by=worker_id).update(
-        status=Status.QUEUED, claimed_by="", claimed_until=None
-    )
+    held(ids, worker_id).update(status=Status.QUEUED, claimed_by="", claimed_until=None)
 
 
 def _close_connection() -> None:
@@ -351,12 +349,12 @@ class Worker:
         STATE.worker_id = self.worker_id
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, fn, *args)
+        """Run on the writing connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
     async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader, fn, *args)
+        """Run on the reading connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     async def _current_transport(self, store: StoreSettings) -> Transport:
         config = dict(store.transport)

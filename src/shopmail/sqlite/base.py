@@ -15,6 +15,7 @@ inside a transaction), the transaction goes ahead on SQLite's own locking, as wi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -39,20 +40,18 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
             self._holds_writer = False
             _WRITER.release()
 
-    def _commit(self) -> Any:
+    def _ending(self, end: Callable[[], Any]) -> Any:
+        """Commit, roll back or close, and let the next writer of this process go."""
         try:
-            return super()._commit()  # type: ignore[misc]
+            return end()
         finally:
             self._release_writer()
+
+    def _commit(self) -> Any:
+        return self._ending(super()._commit)  # type: ignore[misc]
 
     def _rollback(self) -> Any:
-        try:
-            return super()._rollback()  # type: ignore[misc]
-        finally:
-            self._release_writer()
+        return self._ending(super()._rollback)  # type: ignore[misc]
 
     def _close(self) -> Any:
-        try:
-            return super()._close()  # type: ignore[misc]
-        finally:
-            self._release_writer()
+        return self._ending(super()._close)  # type: ignore[misc]

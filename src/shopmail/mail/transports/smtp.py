@@ -332,7 +332,7 @@ class SmtpTransport:
                 if wire.pipelining:
                     out = [b"RSET\r\n"] if rset else []
                     if carry is not None:
-                        out += message_content(carry.envelope.data, carry.envelope.wire_ready)
+                        out += carry.content()
                     if opening is not None:
                         out += opening.commands
                     wire.write_pieces(out)
@@ -343,7 +343,7 @@ class SmtpTransport:
                     if rset:
                         await self._reset(wire)
                     if carry is not None:
-                        wire.write_pieces(message_content(carry.envelope.data, carry.envelope.wire_ready))
+                        wire.write_pieces(carry.content())
                         await wire.drain()
                 rset = False
                 if carry is not None:
@@ -476,6 +476,9 @@ class _Open:
     index: int
     envelope: Envelope
     refused: tuple[Rejection, ...]
+
+    def content(self) -> list[bytes]:
+        return message_content(self.envelope.data, self.envelope.wire_ready)
 
     def finish(self, reply: Reply) -> SendResult:
         text = str(reply)

@@ -133,6 +133,7 @@ def test_every_default_renders_against_the_sample(key: str, language: str) -> No
     html = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", out.html, flags=re.DOTALL)
     for block in re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.DOTALL):
         assert block.strip().startswith("@media"), block
+        assert "/*" not in block, "the stylesheet's notes for editors went out in the e-mail"
     assert re.search(r'<td class="header"[^>]*style="[^"]*background-color:#1f6feb', out.html)
     assert re.search(r'<td class="content" style="[^"]*padding:32px', out.html)
     for button in re.findall(r'<a class="button"[^>]*>', out.html):

@@ -3,6 +3,7 @@ partials and stylesheet they share (under ``_layout``)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -39,8 +40,13 @@ def _partial_names() -> frozenset[str]:
     return frozenset(names)
 
 
+_CSS_COMMENT = re.compile(r"/\*.*?\*/\s*", re.DOTALL)
+
+
 def _stylesheet() -> str:
-    return _read(f"{_PARTIALS_DIR}/email.css") or ""
+    """The e-mail stylesheet without its comments (notes for whoever edits it; the rules with
+    an at-rule are kept in a ``<style>`` of every message, and the notes went along)."""
+    return _CSS_COMMENT.sub("", _read(f"{_PARTIALS_DIR}/email.css") or "")
 
 
 @cache

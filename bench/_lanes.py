@@ -241,7 +241,7 @@ def run_shopmail(args: dict[str, Any]) -> None:
     from shopmail.mail.models import Message
 
     wait_go()
-    call_command("worker", once=True, concurrency=int(args.get("concurrency", 8)))
+    call_command("worker", once=True, concurrency=int(args.get("concurrency", 16)))
     done()
     counts = Counter(Message.objects.values_list("status", flat=True))
     out("CHECK", json.dumps({"sent": counts.get("sent", 0), "all": dict(counts)}))
@@ -258,7 +258,7 @@ def run_transport_only(args: dict[str, Any]) -> None:
     from shopmail.store.models import StoreSettings
 
     store = StoreSettings.load()
-    concurrency = int(args.get("concurrency", 8))
+    concurrency = int(args.get("concurrency", 16))
     envelopes = []
     while ids := worker.claim("bench", 1024):
         envelopes += worker.prepare(ids, store).envelopes
@@ -395,8 +395,6 @@ def cmd_profile(args: dict[str, Any]) -> None:
     import cProfile
     import functools
 
-    from django.db.models.query import QuerySet
-
     import shopmail.mail.worker as worker_mod
     from shopmail.mail.models import Message
     from shopmail.mail.transports.smtp import SmtpTransport
@@ -434,8 +432,8 @@ def cmd_profile(args: dict[str, Any]) -> None:
     load = StoreSettings.load
     StoreSettings.load = staticmethod(timed("settings", load, profile_db=True))  # type: ignore[assignment]
     # inside record
-    QuerySet.bulk_create = timed("record/bulk_create attempts", QuerySet.bulk_create)
-    worker_mod.log.info = timed("record/log.info per message (JSON to stderr)", worker_mod.log.info)
+    worker_mod.insert_rows = timed("record/insert attempts", worker_mod.insert_rows)
+    worker_mod.log.info = timed("record/log.info per chunk (JSON lines to stderr)", worker_mod.log.info)
 
     send_many = SmtpTransport.send_many
 
@@ -451,7 +449,7 @@ def cmd_profile(args: dict[str, Any]) -> None:
     started = time.perf_counter()
     if use_cprofile:
         main_profile.enable()
-    asyncio.run(worker_mod.Worker(concurrency=int(args.get("concurrency", 8))).run(once=True))
+    asyncio.run(worker_mod.Worker(concurrency=int(args.get("concurrency", 16))).run(once=True))
     if use_cprofile:
         main_profile.disable()
     wall = time.perf_counter() - started

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -104,7 +105,7 @@ def start_sink(port: int, count: int) -> subprocess.Popen:
 # --------------------------------------------------------------------------- databases
 
 
-def pg_database(server_url: str | None, name: str) -> tuple[str | None, object]:
+def pg_database(server_url: str | None, name: str) -> tuple[str | None, Callable[[], None]]:
     """A fresh database on the PostgreSQL server (dropped by the returned callable)."""
     if not server_url:
         return None, lambda: None

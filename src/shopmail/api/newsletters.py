@@ -49,6 +49,12 @@ def _get(newsletter_id: int) -> Newsletter | None:
     return Newsletter.objects.select_related("segment").filter(pk=newsletter_id).first()
 
 
+def _in_body(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Errors of the newsletter modules (``drafts.Invalid``, ``sending.SendError``) as the API
+    reports them: located in the request body."""
+    return [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in errors]
+
+
 def _not_found() -> HttpResponse:
     return json_response({"detail": "newsletter not found"}, status=404)
 
@@ -98,7 +104,7 @@ def create_newsletter(request: HttpRequest) -> HttpResponse:
             if errors:
                 raise Rejected(errors)
     except drafts.Invalid as exc:
-        raise Rejected(errors + [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]) from None
+        raise Rejected(errors + _in_body(exc.errors)) from None
     return json_response(stats.as_json(newsletter), status=201)
 
 
@@ -129,13 +135,13 @@ def test_newsletter(request: HttpRequest, newsletter_id: int) -> HttpResponse:
     try:
         addresses = sending.clean_addresses(body.get("to"))
     except sending.SendError as exc:
-        errors.extend({"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors)
+        errors.extend(_in_body(exc.errors))
     if errors:
         raise Rejected(errors)
     try:
         messages = sending.test_send(newsletter, addresses, as_customer=customer)
     except sending.SendError as exc:
-        raise Rejected([{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]) from None
+        raise Rejected(_in_body(exc.errors)) from None
     return json_response({"messages": [message_summary(m) for m in messages]}, status=202)
 
 
@@ -168,5 +174,5 @@ def send_newsletter(request: HttpRequest, newsletter_id: int) -> HttpResponse:
     try:
         newsletter = sending.send(newsletter, at=at, rate_per_hour=rate)
     except sending.SendError as exc:
-        raise Rejected([{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors]) from None
+        raise Rejected(_in_body(exc.errors)) from None
     return json_response(stats.as_json(newsletter))

@@ -21,7 +21,8 @@ USAGE = """usage: shopmail COMMAND [options]
 
 Commands:
   serve [--host H] [--port P] [--no-worker]   web (API, control panel, My page) and the delivery worker
-  worker [--concurrency N] [--once]           the delivery worker alone
+  worker [--concurrency N] [--processes P] [--once]
+                                              the delivery worker alone
   migrate                                     create or upgrade the database schema
   createadmin --email E [--password P]        a control-panel user
   apikey create --name N                      print a new API key (shown once)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import time
 from collections import Counter
@@ -39,3 +41,78 @@ def test_three_workers_deliver_2000_messages_exactly_once(api, smtp_store, smtp_
     assert Message.objects.filter(status=Status.SENT).count() == 2000
     # every worker took part: the claims were shared, not serialised on one process
     assert len(set(a for a in Message.objects.values_list("attempt_log__worker", flat=True))) == 3
+
+
+def _children(pid: int) -> set[int]:
+    """The processes that ``pid`` started (listed by the thread that started each)."""
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/task/{task}/children") as f:
+            found.update(int(p) for p in f.read().split())
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:  # a zombie has ended too
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_one_command_runs_three_processes_that_deliver_each_message_once(api, smtp_store, smtp_server):
+    team = shopmail_process("worker", "--concurrency", "2", "--processes", "3")
+    try:
+        _wait_until(lambda: len(_children(team.pid)) == 2)
+        children = _children(team.pid)
+        time.sleep(3)  # all three set up and looking for mail
+        orders = [order(str(i), status="processing") for i in range(500)]
+        assert api.post("/sync", {"orders": orders}).status_code == 200
+        assert Message.objects.count() == 1000
+        smtp_server.wait_for(1000, timeout=120)
+        _wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 1000, 60)
+    finally:
+        team.send_signal(signal.SIGTERM)
+        assert team.wait(timeout=60) == 0
+    ids = Counter(m.message_id for m in smtp_server.messages)
+    assert len(ids) == 1000 and max(ids.values()) == 1
+    workers = set(Message.objects.values_list("attempt_log__worker", flat=True))
+    assert len(workers) == 3  # the claims were shared by all three
+    assert {int(w.split(":")[1]) for w in workers} == {team.pid, *children}
+    _wait_until(lambda: all(_gone(pid) for pid in children), 10)  # stopped with it
+
+
+def test_once_with_two_processes_drains_everything_and_exits(api, smtp_store, smtp_server):
+    orders = [order(str(i), status="processing") for i in range(200)]
+    assert api.post("/sync", {"orders": orders}).status_code == 200
+    team = shopmail_process("worker", "--once", "--concurrency", "2", "--processes", "2")
+    assert team.wait(timeout=120) == 0
+    assert Message.objects.filter(status=Status.SENT).count() == 400
+    ids = Counter(m.message_id for m in smtp_server.messages)
+    assert len(ids) == 400 and max(ids.values()) == 1
+
+
+def test_a_dead_worker_process_is_replaced_and_the_team_dies_with_its_parent(api, smtp_store, smtp_server):
+    team = shopmail_process("worker", "--processes", "3")
+    try:
+        _wait_until(lambda: len(_children(team.pid)) == 2)
+        first = _children(team.pid)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        _wait_until(lambda: len(_children(team.pid)) == 2 and victim not in _children(team.pid))
+        replaced = _children(team.pid)
+        orders = [order(str(i), status="processing") for i in range(20)]
+        assert api.post("/sync", {"orders": orders}).status_code == 200
+        smtp_server.wait_for(40, timeout=60)  # the team still delivers
+    finally:
+        os.kill(team.pid, signal.SIGKILL)  # no chance to stop them: they go anyway
+        team.wait(timeout=10)
+    _wait_until(lambda: all(_gone(pid) for pid in replaced), 30)

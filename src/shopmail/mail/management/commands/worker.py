@@ -1,15 +1,22 @@
-"""``shopmail worker [--concurrency N] [--once]``: the delivery worker alone."""
+"""``shopmail worker [--concurrency N] [--processes P] [--once]``: the delivery worker alone."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import logging
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shopmail.mail.worker import Worker
+
+log = logging.getLogger("shopmail.worker")
 
 
 class Command(BaseCommand):
@@ -22,12 +29,96 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency", type=int, default=4, help="parallel SMTP connections (default 4)"
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="worker processes, each with its own connections (default 1; one a core at most)",
+        )
         parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
         parser.add_argument("--poll", type=float, default=0.5, help="seconds between looks for new mail")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        processes = options["processes"]
+        if processes < 1:
+            raise CommandError("--processes must be at least 1")
         stop = threading.Event()
+        team = _Team(
+            processes - 1,
+            ["--concurrency", str(options["concurrency"]), "--poll", str(options["poll"])]
+            + (["--once"] if options["once"] else []),
+            restart=not options["once"],
+            stop=stop,
+        )
+
+        def on_signal(*_: Any) -> None:
+            stop.set()
+            team.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
-        asyncio.run(worker.run(once=options["once"]))
+            signal.signal(sig, on_signal)
+        team.start()
+        try:
+            worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
+            asyncio.run(worker.run(once=options["once"]))
+        except BaseException:
+            team.stop()
+            raise
+        finally:
+            # --once: the others finish draining on their own (a SIGTERM would make them give
+            # back the batch they had claimed ahead)
+            failed = team.wait()
+        if failed:
+            raise CommandError(f"{failed} worker process(es) ended with an error")
+
+
+class _Team:
+    """The other worker processes of ``--processes``: each claims its own batches (claims are
+    atomic, see ``mail.worker``), so together they deliver every message once. One that dies
+    while the team runs is started again (its claimed messages are taken over when their
+    lease expires); they get SIGTERM when this process is told to stop, and die with it."""
+
+    def __init__(self, count: int, options: list[str], *, restart: bool, stop: threading.Event) -> None:
+        self.argv = [sys.executable, "-m", "shopmail.cli", "worker", *options]
+        self.count, self.restart, self._stop = count, restart, stop
+        self.children: list[subprocess.Popen[bytes]] = []
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            self.children = [self._spawn() for _ in range(self.count)]
+        if self.count and self.restart:
+            self._watcher = threading.Thread(target=self._watch, name="shopmail-team", daemon=True)
+            self._watcher.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.argv, preexec_fn=_die_with_parent)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._lock:
+                for index, child in enumerate(self.children):
+                    if child.poll() is not None and not self._stop.is_set():
+                        log.error(
+                            "worker process %s ended (code %s); starting another", child.pid, child.returncode
+                        )
+                        self.children[index] = self._spawn()
+
+    def stop(self) -> None:
+        for child in list(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    def wait(self) -> int:
+        """Wait for every process; returns how many ended with an error."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        return sum(1 for child in self.children if child.wait() not in (0, -signal.SIGTERM))
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the process that started it dies (Linux ``prctl``)."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shopmail.db import db_value, fast_update, insert_rows, with_pks
+from shopmail.db import db_value, fast_update, insert_rows, raw_rows, with_pks
 from shopmail.mail.models import Attempt, Message
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +51,20 @@ def test_fast_update_and_with_pks_touch_only_the_given_rows():
         m.pk: (f"e{m.pk}" if i < 3 else "") for i, m in enumerate(rows)
     }
     assert with_pks(Message.objects.all(), []).count() == 0
+
+
+def test_raw_rows_are_the_rows_of_the_queryset_in_its_order_and_sort_like_the_values():
+    made = messages(5)
+    base = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    for i, message in enumerate(made):  # due times out of id order, one with microseconds
+        Message.objects.filter(pk=message.pk).update(
+            due_at=base + dt.timedelta(minutes=(3 * i) % 5, microseconds=i)
+        )
+    query = Message.objects.order_by("due_at", "id").values_list("pk", "due_at")
+
+    raw = raw_rows(query[:4])
+    parsed = list(query[:4])
+
+    assert [pk for pk, _ in raw] == [pk for pk, _ in parsed]  # same rows, same order, LIMIT kept
+    assert sorted(raw, key=lambda row: row[1]) == raw  # the raw due times sort as the times do
+    assert all(isinstance(row, tuple) for row in raw)

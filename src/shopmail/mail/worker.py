@@ -33,7 +33,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from shopmail.db import column, db_value, fast_update, insert_rows, int_list, table, with_pks
+from shopmail.db import column, db_value, fast_update, insert_rows, int_list, raw_rows, table, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
@@ -77,12 +77,13 @@ def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[in
         Q(status=Status.SENDING, claimed_until__lt=now),
     )
     with transaction.atomic():
-        rows: list[tuple[int, int, dt.datetime, int]] = []
+        rows: list[tuple[Any, ...]] = []
         for due in kinds:
             query = Message.objects.filter(due).order_by("priority", "due_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 query = query.select_for_update(skip_locked=True)
-            rows += query.values_list("priority", "attempts", "due_at", "pk")[:limit]
+            # due_at only orders the merge below: raw values (no datetime parsed per row)
+            rows += raw_rows(query.values_list("priority", "attempts", "due_at", "pk")[:limit])
         rows.sort(key=lambda row: (row[0], row[1] != 0, row[2], row[3]))
         ids = [row[3] for row in rows[:limit]]
         if ids:

@@ -20,7 +20,8 @@ every throughput lane. In each round every lane sends N messages; the lanes take
          giving order_confirmed + admin_order_placed), then ``shopmail worker --once
          --concurrency 16`` (transport smtp, pool_size 16) until all are sent. 16 connections
          as L0 has 20 (at 8, L4 was 10-20 % slower; at 20 and 32 no faster than at 16).
-* L4x2   the same with two worker processes on the one database.
+* L4x2   the same with two worker processes on the one database (what ``shopmail worker
+         --processes 2`` runs; both started before the clock).
 * L4t    shopmail's SMTP transport alone: the same messages claimed and read before the clock,
          then only ``send_many`` in the worker's chunks over the same pool (no database).
 

@@ -61,11 +61,24 @@ def _gone(pid: int) -> bool:
         return f.read().rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def _wait_until(condition, timeout: float = 30.0) -> None:
+def _wait_until(condition, timeout: float = 30.0, describe=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out {describe()}"
         time.sleep(0.1)
+
+
+def _states(pids: set[int]) -> dict[int, str]:
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode()
+            with open(f"/proc/{pid}/stat") as f:
+                found[pid] = f.read().rsplit(")", 1)[1].split()[:2].__str__() + cmd
+        except OSError as exc:
+            found[pid] = str(exc)
+    return found
 
 
 def test_one_command_runs_three_processes_that_deliver_each_message_once(api, smtp_store, smtp_server):
@@ -74,18 +87,19 @@ def test_one_command_runs_three_processes_that_deliver_each_message_once(api, sm
         _wait_until(lambda: len(_children(team.pid)) == 2)
         children = _children(team.pid)
         time.sleep(3)  # all three set up and looking for mail
-        orders = [order(str(i), status="processing") for i in range(500)]
-        assert api.post("/sync", {"orders": orders}).status_code == 200
-        assert Message.objects.count() == 1000
-        smtp_server.wait_for(1000, timeout=120)
-        _wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 1000, 60)
+        for start in range(0, 1000, 250):
+            orders = [order(str(i), status="processing") for i in range(start, start + 250)]
+            assert api.post("/sync", {"orders": orders}).status_code == 200
+        assert Message.objects.count() == 2000
+        smtp_server.wait_for(2000, timeout=240)
+        _wait_until(lambda: Message.objects.filter(status=Status.SENT).count() == 2000, 60)
     finally:
         team.send_signal(signal.SIGTERM)
         assert team.wait(timeout=60) == 0
     ids = Counter(m.message_id for m in smtp_server.messages)
-    assert len(ids) == 1000 and max(ids.values()) == 1
+    assert len(ids) == 2000 and max(ids.values()) == 1
     workers = set(Message.objects.values_list("attempt_log__worker", flat=True))
-    assert len(workers) == 3  # the claims were shared by all three
+    assert len(workers) == 3, workers  # the claims were shared by all three
     assert {int(w.split(":")[1]) for w in workers} == {team.pid, *children}
     _wait_until(lambda: all(_gone(pid) for pid in children), 10)  # stopped with it
 
@@ -102,6 +116,7 @@ def test_once_with_two_processes_drains_everything_and_exits(api, smtp_store, sm
 
 def test_a_dead_worker_process_is_replaced_and_the_team_dies_with_its_parent(api, smtp_store, smtp_server):
     team = shopmail_process("worker", "--processes", "3")
+    replaced: set[int] = set()
     try:
         _wait_until(lambda: len(_children(team.pid)) == 2)
         first = _children(team.pid)
@@ -112,7 +127,11 @@ def test_a_dead_worker_process_is_replaced_and_the_team_dies_with_its_parent(api
         orders = [order(str(i), status="processing") for i in range(20)]
         assert api.post("/sync", {"orders": orders}).status_code == 200
         smtp_server.wait_for(40, timeout=60)  # the team still delivers
-    finally:
         os.kill(team.pid, signal.SIGKILL)  # no chance to stop them: they go anyway
         team.wait(timeout=10)
-    _wait_until(lambda: all(_gone(pid) for pid in replaced), 30)
+        # SIGTERM from the kernel, then a graceful stop (at worst the messages in flight)
+        _wait_until(lambda: all(_gone(pid) for pid in replaced), 90, lambda: _states(replaced))
+    finally:
+        for pid in replaced | ({team.pid} if team.poll() is None else set()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # never leave a worker on the test database

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -42,6 +44,9 @@ class Command(BaseCommand):
         processes = options["processes"]
         if processes < 1:
             raise CommandError("--processes must be at least 1")
+        parent = os.environ.pop(_PARENT, None)
+        if parent:  # one of a team: stop when the process that started it dies
+            _die_with(int(parent))
         stop = threading.Event()
         team = _Team(
             processes - 1,
@@ -80,9 +85,10 @@ class _Team:
 
     def __init__(self, count: int, options: list[str], *, restart: bool, stop: threading.Event) -> None:
         self.argv = [sys.executable, "-m", "shopmail.cli", "worker", *options]
+        self.env = {**os.environ, _PARENT: str(os.getpid())}
         self.count, self.restart, self._stop = count, restart, stop
         self.children: list[subprocess.Popen[bytes]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # also taken in the signal handler, maybe during start()
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
@@ -93,7 +99,7 @@ class _Team:
             self._watcher.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self.argv, preexec_fn=_die_with_parent)
+        return subprocess.Popen(self.argv, env=self.env)
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
@@ -106,19 +112,36 @@ class _Team:
                         self.children[index] = self._spawn()
 
     def stop(self) -> None:
-        for child in list(self.children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        with self._lock:  # a child the watcher is starting right now gets it too
+            for child in self.children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
 
     def wait(self) -> int:
         """Wait for every process; returns how many ended with an error."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join()
+            self.stop()  # one started while the stop signal came in
         return sum(1 for child in self.children if child.wait() not in (0, -signal.SIGTERM))
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the process that started it dies (Linux ``prctl``)."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+_PARENT = "SHOPMAIL_WORKER_PARENT"
+
+
+def _die_with(parent: int) -> None:
+    """Stop (SIGTERM to this process: the graceful stop) when the process ``parent`` dies, or
+    now if it already has. The kernel sends it on Linux (``prctl``, set here in the child, not
+    between fork and exec, which is unsafe with threads); a thread that looks every second
+    covers everything else."""
+    with contextlib.suppress(OSError, AttributeError, ctypes.ArgumentError):  # not Linux
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        raise CommandError("the worker process that started this one has ended")
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="shopmail-parent", daemon=True).start()

@@ -49,3 +49,11 @@ def test_smtp_url_seeds_the_transport_on_first_start(db, settings):
     assert (
         transport["port"] == 2525 and transport["password"] == "p@ss" and transport["security"] == "starttls"
     )
+
+
+def test_worker_refuses_fewer_than_one_process(db):
+    from shopmail.mail.models import Message
+
+    with pytest.raises(CommandError, match="--processes must be at least 1"):
+        call_command("worker", "--processes", "0", "--once")
+    assert not Message.objects.exists()  # nothing was started or changed

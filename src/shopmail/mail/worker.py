@@ -179,14 +179,14 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
     with transaction.atomic():
         sent = _mark_sent([pk for pk, r in by_id.items() if r.outcome == Outcome.SENT], worker_id, now)
         tally["sent"] = len(sent)
-        unsent = list(
-            held([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id).values_list(
-                "pk", flat=True
+        unsent = list(  # read once, with what the outcome needs
+            held([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id).select_related(
+                "order"
             )
         )
-        mine = set(sent) | set(unsent)
+        mine = set(sent) | {message.pk for message in unsent}
         if unsent:
-            _record_unsent([by_id[pk] for pk in unsent], now, policy, tally)
+            _record_unsent(unsent, by_id, now, policy, tally)
         for pk, result in by_id.items():
             reply = result.reply[:4000]
             if pk not in mine:
@@ -236,11 +236,14 @@ def held(ids: Sequence[int], worker_id: str) -> QuerySet[Message]:
 
 
 def _record_unsent(
-    results: Sequence[SendResult], now: dt.datetime, policy: RetryPolicy, tally: dict[str, int]
+    messages: Sequence[Message],
+    by_id: dict[int, SendResult],
+    now: dt.datetime,
+    policy: RetryPolicy,
+    tally: dict[str, int],
 ) -> None:
-    """Deferred and failed messages, one by one (rare: each has its own due time and reply)."""
-    by_id = {int(r.key): r for r in results}
-    messages = list(Message.objects.select_related("order").filter(pk__in=list(by_id)))
+    """Deferred and failed messages (still held by this worker), one by one (rare: each has
+    its own due time and reply)."""
     for message in messages:
         result = by_id[message.pk]
         message.attempts += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import logging
 import os
 import signal
 import subprocess
@@ -16,9 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shopmail.mail.worker import Worker
-
-log = logging.getLogger("shopmail.worker")
+from shopmail.mail.worker import Worker, log
 
 
 class Command(BaseCommand):

@@ -35,3 +35,12 @@ def test_each_makes_one_line_per_message_id():
 def test_a_percent_in_a_plain_message_is_left_alone():
     entry = json.loads(JsonFormatter().format(record("100% done")))
     assert entry["msg"] == "100% done"
+
+
+def test_each_line_escapes_every_value_as_json_does():
+    awkward = ['say "hi"\\now', "tab\there", "ünï\u2028code", 7]
+    text = JsonFormatter().format(record("message %s sent", each=awkward, status='a "quoted" status'))
+    entries = [json.loads(line) for line in text.split("\n")]
+    assert [e["message_id"] for e in entries] == awkward
+    assert [e["msg"] for e in entries] == [f"message {value} sent" for value in awkward]
+    assert all(e["status"] == 'a "quoted" status' for e in entries)

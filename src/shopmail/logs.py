@@ -28,8 +28,20 @@ class JsonFormatter(logging.Formatter):
         each = entry.pop("each", None)
         if not isinstance(each, list | tuple):
             return json.dumps(entry, default=str)
-        text, lines = str(record.msg), []
-        for message_id in each:
-            entry["msg"], entry["message_id"] = text % (message_id,), message_id
-            lines.append(json.dumps(entry, default=str))
-        return "\n".join(lines)
+        # the line is encoded once with two marks, which each message's text and id replace
+        entry["msg"], entry["message_id"] = _MSG_MARK, _ID_MARK
+        head, _, rest = json.dumps(entry, default=str).partition(_encoded(_MSG_MARK))
+        middle, _, tail = rest.partition(_encoded(_ID_MARK))
+        text = str(record.msg)
+        return "\n".join(
+            f"{head}{json.dumps(text % (message_id,))}{middle}{_encoded(message_id)}{tail}"
+            for message_id in each
+        )
+
+
+# control characters: json.dumps writes them as \u0001, which no other value encodes to
+_MSG_MARK, _ID_MARK = "\x01msg\x01", "\x01id\x01"
+
+
+def _encoded(value: object) -> str:
+    return str(value) if type(value) is int else json.dumps(value, default=str)

@@ -99,6 +99,16 @@ class Prepared:
     held: int = 0
 
 
+@dataclass
+class _Taken:
+    """A claimed batch: the settings it was prepared with, its ids, envelopes, lease start."""
+
+    store: StoreSettings
+    ids: list[int]
+    prepared: Prepared
+    leased_at: float
+
+
 def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     """Compose what has not been composed yet; hold what cannot be rendered."""
     prepared = Prepared()
@@ -341,7 +351,10 @@ class Worker:
         # connection has its last reply: 32 a connection (not 16) made L4 ~10 % faster at 16
         # connections (bench/delivery.py)
         self.chunk_size = min(self.concurrency * 32, 512)
-        self._next: asyncio.Future[tuple[list[int], Prepared, float]] | None = None
+        self._next: asyncio.Future[_Taken] | None = None
+        # outcomes of the previous batch still being written: waited for at the end of the next
+        # batch (not of their own, which left every connection idle for the last write)
+        self._writing: list[asyncio.Future[None]] = []
         self.poll = poll
         self.stop = stop or threading.Event()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -374,36 +387,40 @@ class Worker:
             STATE.transport = str(config.get("kind"))
         return self._transport
 
-    def _claim(self) -> tuple[list[int], float]:
+    def _claim(self) -> tuple[StoreSettings, list[int], float]:
+        store = StoreSettings.load()  # a batch is prepared and sent with the settings read here
         leased_at = time.monotonic()  # before the claim: the lease is never thought longer than it is
-        return claim(self.worker_id, self.batch_size), leased_at
+        return store, claim(self.worker_id, self.batch_size), leased_at
 
-    async def _take(self, store: StoreSettings) -> tuple[list[int], Prepared, float]:
-        """Claim a batch (writing thread), then prepare it (reading thread); returns ids,
-        envelopes and when the lease started."""
-        ids, leased_at = await self._in_db(self._claim)
-        return ids, (await self._in_reader(prepare, ids, store) if ids else Prepared()), leased_at
+    async def _take(self) -> _Taken:
+        """Load the settings and claim a batch (writing thread), then prepare it (reading thread)."""
+        store, ids, leased_at = await self._in_db(self._claim)
+        prepared = await self._in_reader(prepare, ids, store) if ids else Prepared()
+        return _Taken(store, ids, prepared, leased_at)
 
     async def run_once(self) -> int:
         """Claim, send and record one batch; returns how many messages were claimed.
 
-        While a batch is on the wire the database thread claims and prepares the next one, and
-        writes the outcomes of each chunk as soon as it is sent: sending never waits for the
-        database, except at the end of a batch (its outcomes are all written before the next).
+        While a batch is on the wire the database threads claim and prepare the next one, and
+        the outcomes of each chunk are written as soon as it is sent: sending never waits for
+        the database. The last outcomes of a batch are waited for at the end of the next batch
+        (waiting at the end of their own left every connection idle for that write), and
+        before the worker sleeps or stops.
         """
-        store = await self._in_db(StoreSettings.load)
         if self._next is not None:
-            ids, prepared, leased_at = await self._next
+            taken = await self._next
             self._next = None
         else:
-            ids, prepared, leased_at = await self._take(store)
+            taken = await self._take()
+        store, ids, prepared, leased_at = taken.store, taken.ids, taken.prepared, taken.leased_at
         if not ids:
+            await self._written()
             return 0
         half_lease = claim_timeout().total_seconds() / 2
         STATE.totals["held"] += prepared.held
         if not prepared.envelopes:
             return len(ids)
-        self._next = asyncio.ensure_future(self._take(store))
+        self._next = asyncio.ensure_future(self._take())
         attempted: set[str] = set()
         writes: list[asyncio.Future[None]] = []
         pending = list(prepared.envelopes)
@@ -429,8 +446,9 @@ class Worker:
                 if len(results) < len(chunk):
                     pending = [e for e in chunk if e.key not in attempted] + pending
                 if results:  # written while the next chunk goes out
-                    writes.append(asyncio.ensure_future(self._record(results)))
-            await asyncio.gather(*writes)
+                    writes.append(self._record(results))
+            # this batch's last outcomes are written while the next batch goes out
+            await self._written(writes)
         except TransportConfigError as exc:
             await asyncio.gather(*writes)
             done = [r for r in exc.results if r is not None]
@@ -454,16 +472,30 @@ class Worker:
         STATE.config_error = ""
         return len(ids)
 
-    async def _record(self, results: Sequence[SendResult]) -> None:
-        tally = await self._in_db(record, results, self.worker_id, self.policy)
-        for key, count in tally.items():
+    async def _written(self, writes: list[asyncio.Future[None]] | None = None) -> None:
+        """Wait for the previous batch's outcomes to be written; ``writes`` (this batch's) are
+        waited for at the end of the next one, or when the queue is empty."""
+        previous, self._writing = self._writing, list(writes or [])
+        await asyncio.gather(*previous)
+
+    def _record(self, results: Sequence[SendResult]) -> asyncio.Future[None]:
+        """Write the outcomes on the writing thread, handed to it now: any later database call
+        of this worker (a lease renewal above all) sees them written."""
+        written = asyncio.get_running_loop().run_in_executor(
+            self._db, record, results, self.worker_id, self.policy
+        )
+        return asyncio.ensure_future(self._counted(written))
+
+    @staticmethod
+    async def _counted(written: asyncio.Future[dict[str, int]]) -> None:
+        for key, count in (await written).items():
             STATE.totals[key] += count
 
     async def _give_back_next(self) -> None:
         """Stopping: the batch claimed ahead goes back to the queue untouched."""
         if self._next is None:
             return
-        ids, _, _ = await self._next
+        ids = (await self._next).ids
         self._next = None
         if ids:
             await self._in_db(release_now, ids, self.worker_id)
@@ -480,6 +512,7 @@ class Worker:
                 await asyncio.get_running_loop().run_in_executor(None, WAKE.wait, self.poll)
                 WAKE.clear()
         finally:
+            await self._written()
             await self._give_back_next()
             if self._transport is not None:
                 await self._transport.close()

@@ -402,6 +402,14 @@ class SmtpTransport:
     ) -> tuple[_Open | None, bool, str]:
         """Decide from the MAIL/RCPT/DATA replies; returns (DATA accepted, RSET needed, stage)."""
         envelope, key = opening.envelope, opening.envelope.key
+        if (  # the usual case: one recipient, MAIL, RCPT and DATA all accepted
+            len(replies) == 3
+            and opening.data_too
+            and replies[0].code == 250
+            and replies[1].code in _OK
+            and replies[2].code == 354
+        ):
+            return _Open(opening.index, envelope, ()), False, "DATA"
         count = len(envelope.rcpt_to)
         mail, rcpts = replies[0], replies[1 : 1 + count]
         data = replies[1 + count] if len(replies) > 1 + count else None
@@ -455,7 +463,7 @@ class SmtpTransport:
                 wire.close()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Opening:
     """The commands that open one envelope's transaction, and the stage each reply belongs to."""
 
@@ -469,7 +477,7 @@ class _Opening:
         return self.stages[-1] == "DATA"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Open:
     """A transaction whose DATA was accepted: its content goes next, then the final reply."""
 
@@ -496,14 +504,14 @@ def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | Send
     if not envelope.rcpt_to:
         return SendResult(key, Outcome.FAIL, None, "the message has no recipients")
     addresses = (envelope.mail_from, *envelope.rcpt_to)
-    utf8 = not all(address.isascii() for address in addresses)
+    utf8 = not all(map(str.isascii, addresses))
     options = ""
     if utf8:
         if "smtputf8" not in wire.extensions:
             reason = "a non-ASCII address needs SMTPUTF8, which the server lacks"
             return SendResult(key, Outcome.FAIL, None, reason)
         options += " SMTPUTF8"
-    if "8bitmime" in wire.extensions and not envelope.data.isascii():
+    if "8bitmime" in wire.extensions and not (envelope.wire_ready or envelope.data.isascii()):
         options += " BODY=8BITMIME"
     if "size" in wire.extensions:
         options += f" SIZE={len(envelope.data)}"
@@ -520,8 +528,11 @@ def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | Send
     return _Opening(index, envelope, tuple(commands), tuple(stages))
 
 
+_OK = (250, 251)  # a recipient accepted
+
+
 def _accepted(replies: Sequence[Reply]) -> bool:
-    return any(reply.code in (250, 251) for reply in replies)
+    return any(reply.code in _OK for reply in replies)
 
 
 def _drop(smtp: aiosmtplib.SMTP) -> None:

@@ -96,25 +96,35 @@ class Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
-        buffer += data
-        end = buffer.rfind(b"\n")
-        if end < 0:
-            if len(buffer) > MAX_REPLY_LINE:
+        if buffer:  # the start of a line came before
+            buffer += data
+            data = bytes(buffer)
+            buffer.clear()
+        end = data.rfind(b"\n")
+        if end + 1 < len(data):  # keep the part of a line that is still coming
+            if len(data) - end - 1 > MAX_REPLY_LINE:
                 self._broken("the server sent a reply line that is too long")
-            return
-        complete = bytes(buffer[: end + 1])
-        del buffer[: end + 1]
-        for line in complete.split(b"\n")[:-1]:
+                return
+            buffer += data[end + 1 :]
+            if end < 0:
+                return
+            data = data[: end + 1]
+        lines, replies = self._lines, self._replies
+        for line in data[:-1].split(b"\n"):
             code = line[:3]
             if not code.isdigit() or len(line) > MAX_REPLY_LINE:
                 self._broken(f"the server sent something that is not an SMTP reply: {line[:80]!r}")
                 return
-            self._lines.append(line[4:].strip(b" \t\r"))
-            if line[3:4] != b"-":
-                text = b"\n".join(self._lines).decode("utf-8", "replace")
-                self._lines = []
-                self._replies.append(Reply(int(code), text))
-        if self._replies:
+            text = line[4:].strip(b" \t\r")
+            if line[3:4] == b"-":  # more lines of this reply follow
+                lines.append(text)
+                continue
+            if lines:
+                lines.append(text)
+                text = b"\n".join(lines)
+                lines.clear()
+            replies.append(Reply(int(code), text.decode("utf-8", "replace")))
+        if replies:
             self._wake()
 
     def eof_received(self) -> bool:

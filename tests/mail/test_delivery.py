@@ -285,3 +285,16 @@ def test_backorder_choice_mail_carries_both_signed_links(api, smtp_store, smtp_s
         if "/account/backorder/" in part
     }
     assert found == {("1", "one_shipment"), ("1", "ship_available")}
+
+
+def test_a_batch_is_sent_in_priority_order_whatever_order_it_was_read_in(api, smtp_store):
+    from shopmail.mail.models import Priority
+    from shopmail.mail.worker import prepare
+    from shopmail.store.models import StoreSettings
+
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(4)]})
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    bulk = ids[:3]  # the oldest messages become bulk mail: they must go last
+    Message.objects.filter(pk__in=bulk).update(priority=Priority.BULK)
+    keys = [int(e.key) for e in prepare(list(reversed(ids)), StoreSettings.load()).envelopes]
+    assert keys == [pk for pk in ids if pk not in bulk] + bulk

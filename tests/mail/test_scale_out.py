@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections import Counter
 
@@ -133,5 +134,39 @@ def test_a_dead_worker_process_is_replaced_and_the_team_dies_with_its_parent(api
         _wait_until(lambda: all(_gone(pid) for pid in replaced), 90, lambda: _states(replaced))
     finally:
         for pid in replaced | ({team.pid} if team.poll() is None else set()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # never leave a worker on the test database
+
+
+def _wait_for_lines(stream, text: str, count: int, timeout: float = 60.0) -> None:
+    """Read ``stream`` until ``text`` has been seen in ``count`` lines."""
+    import selectors
+
+    seen, deadline = 0, time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while seen < count:
+            assert selector.select(max(0.0, deadline - time.monotonic())), f"no {count} x {text!r} in time"
+            line = stream.readline()
+            assert line, "the output ended"
+            seen += text in line.decode(errors="replace")
+
+
+def test_a_burst_of_stop_signals_stops_the_team_once_and_cleanly(api, smtp_store, smtp_server):
+    # A signal handler that took a lock deadlocked when a second SIGTERM came while the first
+    # was in it (a team member gets two when its parent dies); hundreds make that window likely.
+    team = shopmail_process("worker", "--concurrency", "2", "--processes", "2", stderr=subprocess.PIPE)
+    children: set[int] = set()
+    try:
+        _wait_for_lines(team.stderr, "started", 2)  # both set up, their handlers in place
+        children = _children(team.pid)
+        assert len(children) == 1
+        for _ in range(300):
+            for pid in (team.pid, *children):
+                os.kill(pid, signal.SIGTERM)
+        assert team.wait(timeout=30) == 0
+        _wait_until(lambda: all(_gone(pid) for pid in children), 30, lambda: _states(children))
+    finally:
+        for pid in children | ({team.pid} if team.poll() is None else set()):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)  # never leave a worker on the test database

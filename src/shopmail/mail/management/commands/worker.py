@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -53,12 +54,11 @@ class Command(BaseCommand):
             stop=stop,
         )
 
-        def on_signal(*_: Any) -> None:
+        def stop_all() -> None:
             stop.set()
             team.stop()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, on_signal)
+        _on_stop_signal(stop_all)
         team.start()
         try:
             worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
@@ -85,7 +85,7 @@ class _Team:
         self.env = {**os.environ, _PARENT: str(os.getpid())}
         self.count, self.restart, self._stop = count, restart, stop
         self.children: list[subprocess.Popen[bytes]] = []
-        self._lock = threading.RLock()  # also taken in the signal handler, maybe during start()
+        self._lock = threading.RLock()  # also taken by the stop thread, maybe during start()
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
@@ -124,6 +124,30 @@ class _Team:
 
 
 _PARENT = "SHOPMAIL_WORKER_PARENT"
+
+
+def _on_stop_signal(action: Callable[[], None]) -> None:
+    """Run ``action`` once, on a thread of its own, when SIGTERM or SIGINT comes.
+
+    The handler only writes a byte to a pipe. It must take no lock: a handler runs between two
+    steps of whatever the main thread was doing, and one that took a lock (``Event.set`` does)
+    deadlocked the process when a second SIGTERM came while the first handler held it (a team
+    member gets two when its parent dies: the kernel's and its own watcher's).
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def wait() -> None:
+        os.read(read_end, 1)
+        action()
+
+    def handler(*_: Any) -> None:
+        with contextlib.suppress(BlockingIOError):  # a byte is waiting already
+            os.write(write_end, b"x")
+
+    threading.Thread(target=wait, name="shopmail-stop", daemon=True).start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 def _die_with(parent: int) -> None:

@@ -11,11 +11,10 @@ from shopmail.mail.transports import Envelope, SendResult, make_transport
 from shopmail.store.models import StoreSettings
 
 
-async def send_test(to: str, store: StoreSettings | None = None) -> SendResult:
-    """Build and send one test message; returns the transport's result (the server's reply)."""
-    from asgiref.sync import sync_to_async
-
-    store = store or await sync_to_async(StoreSettings.load)()
+async def send_test(to: str, store: StoreSettings) -> SendResult:
+    """Build and send one test message with ``store``'s settings (read by the caller, before
+    the event loop: no database connection left open on a thread of it); returns the
+    transport's result (the server's reply)."""
     address = mime.normalize_email(to)
     raw = mime.build_message(
         message_id=new_message_id(store.from_email),

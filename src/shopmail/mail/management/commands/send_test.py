@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shopmail.mail import testmail
 from shopmail.mail.transports import TransportConfigError
+from shopmail.store.models import StoreSettings
 
 
 class Command(BaseCommand):
@@ -19,7 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = asyncio.run(testmail.send_test(options["to"]))
+            # settings read here, not on a thread of the event loop (its connection would stay open)
+            result = asyncio.run(testmail.send_test(options["to"], StoreSettings.load()))
         except (TransportConfigError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{result.outcome}: {result.code or ''} {result.reply}".strip())

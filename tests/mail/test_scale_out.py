@@ -69,6 +69,13 @@ def _wait_until(condition, timeout: float = 30.0, describe=lambda: "") -> None:
         time.sleep(0.1)
 
 
+def _kill_team(team: subprocess.Popen, children: set[int]) -> None:
+    """Never leave a worker on the test database: SIGKILL to whatever of the team is left."""
+    for pid in children | ({team.pid} if team.poll() is None else set()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _states(pids: set[int]) -> dict[int, str]:
     found = {}
     for pid in pids:
@@ -133,9 +140,7 @@ def test_a_dead_worker_process_is_replaced_and_the_team_dies_with_its_parent(api
         # SIGTERM from the kernel, then a graceful stop (at worst the messages in flight)
         _wait_until(lambda: all(_gone(pid) for pid in replaced), 90, lambda: _states(replaced))
     finally:
-        for pid in replaced | ({team.pid} if team.poll() is None else set()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)  # never leave a worker on the test database
+        _kill_team(team, replaced)
 
 
 def _wait_for_lines(stream, text: str, count: int, timeout: float = 60.0) -> None:
@@ -167,6 +172,4 @@ def test_a_burst_of_stop_signals_stops_the_team_once_and_cleanly(api, smtp_store
         assert team.wait(timeout=30) == 0
         _wait_until(lambda: all(_gone(pid) for pid in children), 30, lambda: _states(children))
     finally:
-        for pid in children | ({team.pid} if team.poll() is None else set()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)  # never leave a worker on the test database
+        _kill_team(team, children)

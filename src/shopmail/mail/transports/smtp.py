@@ -66,6 +66,7 @@ Security = Literal["none", "starttls", "tls"]
 # Authentication required (530), mechanism too weak (534), credentials
 # invalid (535), encryption required (538): RFC 4954.
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
+_OK = (250, 251)  # a recipient accepted
 # A pooled connection that answered this recently is used without a NOOP first.
 _FRESH = 2.0
 
@@ -526,9 +527,6 @@ def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | Send
         commands.append(b"DATA\r\n")
         stages.append("DATA")
     return _Opening(index, envelope, tuple(commands), tuple(stages))
-
-
-_OK = (250, 251)  # a recipient accepted
 
 
 def _accepted(replies: Sequence[Reply]) -> bool:

@@ -85,7 +85,7 @@ class _Team:
         self.env = {**os.environ, _PARENT: str(os.getpid())}
         self.count, self.restart, self._stop = count, restart, stop
         self.children: list[subprocess.Popen[bytes]] = []
-        self._lock = threading.RLock()  # also taken by the stop thread, maybe during start()
+        self._lock = threading.Lock()  # also taken by the stop thread, maybe during start()
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:

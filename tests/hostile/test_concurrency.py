@@ -120,6 +120,12 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
     frozen = shopmail_process("worker", "--concurrency", "1", env={"SHOPMAIL_CLAIM_TIMEOUT": "1"})
     try:
         smtp_server.wait_for(1, timeout=30)
+        # Freeze it while it sends, after its claim of the next batch has committed: frozen
+        # inside a claim's transaction, its row locks would keep the rows from everybody (on
+        # PostgreSQL, SKIP LOCKED) until it resumes, a different case (see the closing note)
+        deadline = time.monotonic() + 10
+        while Message.objects.filter(status=Status.SENDING).count() < 128 and time.monotonic() < deadline:
+            time.sleep(0.01)
         frozen.send_signal(signal.SIGSTOP)
         time.sleep(1.5)  # its claim expires while it is frozen
         drain()  # another worker takes the batch over

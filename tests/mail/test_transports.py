@@ -708,6 +708,75 @@ def test_pipelined_commands_travel_together_one_round_trip_per_message(smtp_serv
     assert b"\r\n.\r\nMAIL FROM:" in writes[1]
 
 
+def test_a_long_pipelined_stream_gives_every_message_its_own_outcome(smtp_server):
+    """One connection, 24 messages back to back: the usual replies are handled in the protocol
+    callback (``_Cruise``); every other reply, anywhere in the stream, still decides only its
+    own message, and the stream goes on over the same connection."""
+    smtp_server.reject_recipient("gone@example.com")  # 550 at RCPT
+    smtp_server.reject_recipient("full@example.com", 452, "4.2.2 Mailbox full")
+    smtp_server.fail("dot", 554, "5.6.0 Content refused", times=1)  # the first message's content
+    recipients = {
+        5: ("gone@example.com",),
+        9: ("full@example.com",),
+        14: ("ann@example.com", "bob@example.com"),
+    }
+    envelopes = [envelope(n, *recipients.get(n, ())) for n in range(24)]
+    envelopes[18] = Envelope(
+        key="order_confirmed:18", mail_from="shop@example.com", rcpt_to=(), data=b"x\r\n"
+    )
+    smtp = transport(smtp_server, pool_size=1)
+
+    results = send(smtp, envelopes)
+
+    outcomes = {int(r.key.split(":")[1]): (r.outcome, r.code) for r in results}
+    unusual = {
+        0: (Outcome.FAIL, 554),
+        5: (Outcome.FAIL, 550),
+        9: (Outcome.DEFER, 452),
+        18: (Outcome.FAIL, None),
+    }
+    assert outcomes == {n: unusual.get(n, (Outcome.SENT, 250)) for n in range(24)}
+    sent = [n for n in range(24) if n not in unusual]
+    assert [m.message_id for m in smtp_server.messages] == [f"<order-{n}@shop.example>" for n in sent]
+    assert smtp_server.messages[sent.index(14)].rcpt_tos == ("ann@example.com", "bob@example.com")
+    assert smtp_server.connection_count == 1
+    assert all(m.data == envelopes[n].data for m, n in zip(smtp_server.messages, sent, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("fault", "stage", "outcome"),
+    [
+        ("421", "mail", (Outcome.DEFER, 421)),
+        ("421", "dot", (Outcome.DEFER, 421)),
+        ("drop", "rcpt", (Outcome.DEFER, None)),
+        ("drop", "dot", (Outcome.DEFER, None)),
+        ("stall", "dot", (Outcome.DEFER, None)),
+    ],
+)
+def test_a_fault_in_the_middle_of_a_pipelined_stream(smtp_server, fault, stage, outcome):
+    """The server closes (421), drops the connection or stops answering at the 8th message of a
+    stream: that message defers (once ambiguous at the dot), everything before it is sent,
+    everything after it goes over a new connection, and nothing arrives twice."""
+    if fault == "421":
+        smtp_server.fail(stage, 421, "4.3.2 Shutting down", times=1, after=7)
+    elif fault == "drop":
+        smtp_server.disconnect(stage, times=1, after=7)
+    else:
+        smtp_server.stall(3.0, stage, times=1, after=7)
+    envelopes = [envelope(n) for n in range(16)]
+
+    results = send(transport(smtp_server, pool_size=1, timeout=0.5), envelopes)
+
+    outcomes = {int(r.key.split(":")[1]): (r.outcome, r.code) for r in results}
+    assert outcomes == {n: outcome if n == 7 else (Outcome.SENT, 250) for n in range(16)}
+    arrived = [m.message_id for m in smtp_server.messages]
+    assert len(arrived) == len(set(arrived))
+    stalled_but_kept = fault == "stall"  # the server has it; the reply never came in time
+    expected = [n for n in range(16) if n != 7 or stalled_but_kept]
+    assert sorted(arrived) == sorted(f"<order-{n}@shop.example>" for n in expected)
+    assert smtp_server.connection_count == 2
+
+
 def test_message_content_is_dot_stuffed_and_line_ends_are_crlf():
     from shopmail.mail.transports.smtp_wire import message_content
 

@@ -313,9 +313,9 @@ class SmtpTransport:
         """
         answered_before = wire.answered
         carry: _Open | None = None
+        opening: _Opening | None = None
         rset = False  # the last transaction was abandoned after MAIL: reset before the next
         while True:
-            opening: _Opening | None = None
             while opening is None and (index := batch.take()) is not None:
                 made = _opening(wire, batch.envelopes[index], index)
                 if isinstance(made, SendResult):
@@ -337,6 +337,14 @@ class SmtpTransport:
                     if opening is not None:
                         out += opening.commands
                     wire.write_pieces(out)
+                    if carry is not None and opening is not None and opening.plain and not rset:
+                        # the usual replies are handled as they come, and the next message goes
+                        # out at once; back here at anything else, with the replies unread
+                        cruise = _Cruise(wire, batch, carry, opening, self.timeout)
+                        await wire.cruise(cruise.step)
+                        carry, opening = cruise.carry, cruise.opening
+                        if not cruise.written:
+                            continue  # the next opening (if any) is not sent yet
                     await wire.drain()
                     if rset:
                         await wire.read()
@@ -376,6 +384,7 @@ class SmtpTransport:
                     if stage == "MAIL FROM" and reply.code != 250:
                         break  # MAIL refused: nothing more to say
                 carry, rset, stage = await self._conclude(wire, batch, opening, replies)
+                opening = None
                 if not wire.is_connected:
                     return
             except (OSError, TimeoutError) as exc:
@@ -477,6 +486,11 @@ class _Opening:
     def data_too(self) -> bool:
         return self.stages[-1] == "DATA"
 
+    @property
+    def plain(self) -> bool:
+        """One recipient, so MAIL, RCPT and DATA go together (the usual case)."""
+        return len(self.stages) == 3
+
 
 @dataclass(slots=True)
 class _Open:
@@ -494,6 +508,65 @@ class _Open:
         if self.refused:
             text = f"{text}; refused: {_describe(self.refused)}"
         return SendResult(self.envelope.key, classify(reply.code), reply.code, text, self.refused)
+
+
+class _Cruise:
+    """The usual round trip of a pipelined connection, handled in ``Wire``'s protocol callback.
+
+    ``carry``'s content and ``opening``'s MAIL, RCPT and DATA have been written. When their
+    four replies are the usual ones (250 for the content; 250, 250/251 and 354), the message
+    is done, the opened one becomes ``carry`` and its content goes out with the next opening,
+    without a trip through the coroutine. Anything else (another reply, no next envelope, a
+    next envelope with several recipients, a full send buffer) stops the cruise with the
+    replies unread, and ``SmtpTransport._stream`` goes on from the state left here:
+    ``written`` says whether ``opening`` (if any) is on the wire yet.
+    """
+
+    __slots__ = ("batch", "carry", "opening", "timeout", "wire", "written")
+
+    def __init__(self, wire: Wire, batch: _Batch, carry: _Open, opening: _Opening, timeout: float) -> None:
+        self.wire, self.batch, self.timeout = wire, batch, timeout
+        self.carry: _Open | None = carry
+        self.opening: _Opening | None = opening
+        self.written = True
+
+    def step(self) -> bool:
+        """Handle what has come; False when ``_stream`` must take over."""
+        replies = self.wire.replies
+        count = len(replies)
+        if count and replies[0].code != 250:
+            return False
+        if count > 1 and replies[1].code != 250:
+            return False
+        if count > 2 and replies[2].code not in _OK:
+            return False
+        if count > 3 and replies[3].code != 354:
+            return False
+        if count != 4:
+            return count < 4  # wait for the rest (more than four: not ours to read)
+        carry, opening = self.carry, self.opening
+        assert carry is not None and opening is not None
+        done = replies.popleft()
+        replies.clear()
+        self.wire.took(4)
+        self.batch.results[carry.index] = carry.finish(done)
+        carry = self.carry = _Open(opening.index, opening.envelope, ())
+        opening = self.opening = self._next()
+        if opening is None or not opening.plain:
+            self.written = False
+            return False
+        self.wire.arm(self.timeout)
+        self.wire.write_pieces([*carry.content(), *opening.commands])
+        return not self.wire.paused
+
+    def _next(self) -> _Opening | None:
+        batch = self.batch
+        while (index := batch.take()) is not None:
+            made = _opening(self.wire, batch.envelopes[index], index)
+            if not isinstance(made, SendResult):
+                return made
+            batch.results[index] = made
+        return None
 
 
 _BAD_ADDRESS = re.compile(r"[\r\n\0<> ]")

@@ -120,9 +120,10 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
     frozen = shopmail_process("worker", "--concurrency", "1", env={"SHOPMAIL_CLAIM_TIMEOUT": "1"})
     try:
         smtp_server.wait_for(1, timeout=30)
-        # Freeze it while it sends, after its claim of the next batch has committed: frozen
-        # inside a claim's transaction, its row locks would keep the rows from everybody (on
-        # PostgreSQL, SKIP LOCKED) until it resumes, a different case (see the closing note)
+        # Freeze it while it sends, once it has claimed the next batch too. (The claim is one
+        # statement and holds no lock after it; frozen inside the short transaction that records
+        # a chunk's outcomes, its row locks would keep that chunk from everybody until it
+        # resumes, on PostgreSQL SKIP LOCKED: a different case, see the closing note of #4)
         deadline = time.monotonic() + 10
         while Message.objects.filter(status=Status.SENDING).count() < 128 and time.monotonic() < deadline:
             time.sleep(0.01)

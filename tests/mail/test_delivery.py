@@ -11,6 +11,7 @@ import signal
 import threading
 
 import pytest
+from django.db import connection
 
 from factories import evolve, order
 from fixtures.delivery import set_due_now, shopmail_process
@@ -205,6 +206,80 @@ def test_new_mail_is_not_starved_by_deferred_backlog(api, smtp_store, smtp_serve
     api.put("/orders/new", order("new", status="pending"))
     ids = claim("w", 2)
     assert set(Message.objects.filter(pk__in=ids).values_list("order__external_id", flat=True)) == {"new"}
+
+
+def test_a_claim_takes_order_mail_first_then_new_mail_before_retries(api, smtp_store):
+    """One statement merges the three kinds of due mail (queued, deferred, a lease left by a
+    dead worker) in the order (priority, new before retries, due time); what is not due yet,
+    or leased to a live worker, is not taken."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from shopmail.mail.models import Priority
+
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(6)]})
+    ids = sorted(Message.objects.values_list("pk", flat=True))  # 12 messages
+
+    def minutes(n: float) -> dt.datetime:
+        return timezone.now() + dt.timedelta(minutes=n)
+
+    def make(index: int, **values) -> None:
+        Message.objects.filter(pk=ids[index]).update(**values)
+
+    for index in (0, 1):
+        make(index, priority=Priority.BULK, due_at=minutes(-120))  # bulk: after all order mail
+    make(2, status=Status.DEFERRED, attempts=1, due_at=minutes(-60))  # retries: after new mail
+    make(3, status=Status.DEFERRED, attempts=1, due_at=minutes(-59))
+    make(4, status=Status.DEFERRED, attempts=1, due_at=minutes(5))  # not due
+    make(5, status=Status.DEFERRED, attempts=2, due_at=minutes(30))  # not due
+    make(6, status=Status.SENDING, claimed_by="dead", claimed_until=minutes(-1), due_at=minutes(-10))
+    make(7, status=Status.SENDING, claimed_by="live", claimed_until=minutes(5), due_at=minutes(-10))
+    make(8, due_at=minutes(5))  # queued for later
+    for index, age in ((9, -3), (10, -2), (11, -1)):
+        make(index, due_at=minutes(age))
+
+    batches = [claim("w", 3), claim("w", 3), claim("w", 10), claim("w", 10)]
+
+    expected = [[6, 9, 10], [2, 3, 11], [0, 1], []]
+    assert batches == [[ids[i] for i in batch] for batch in expected]
+    taken = Message.objects.filter(pk__in=[pk for batch in batches for pk in batch])
+    assert set(taken.values_list("status", "claimed_by")) == {(Status.SENDING, "w")}
+    assert Message.objects.get(pk=ids[7]).claimed_by == "live"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SKIP LOCKED is PostgreSQL's (SQLite has one writer)"
+)
+def test_a_claim_skips_rows_another_transaction_holds_without_waiting(api, smtp_store):
+    import time
+
+    from django.db import transaction
+
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(3)]})
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            list(Message.objects.select_for_update().filter(pk__in=ids[:2]))
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        taken = claim("w", 10)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert taken == ids[2:]
+    assert waited < 5  # skipped, not waited for (the holder lets go after 30 s)
+    assert claim("w", 10) == ids[:2]
 
 
 def test_worker_killed_mid_batch_loses_nothing(api, smtp_store, smtp_server):

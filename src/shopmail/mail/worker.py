@@ -1,8 +1,8 @@
 """The delivery worker: claim due messages, compose them once, send them, record each outcome.
 
-* Claims are atomic: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer IMMEDIATE
-  transaction on SQLite. A claim is a lease; one left by a dead (or frozen) worker is taken
-  over when it expires (``SHOPMAIL_CLAIM_TIMEOUT`` seconds, default 300).
+* A claim is one atomic statement (``WITH ... UPDATE ... RETURNING``): ``FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL, SQLite's single writer. A claim is a lease; one left by a dead (or
+  frozen) worker is taken over when it expires (``SHOPMAIL_CLAIM_TIMEOUT`` seconds, default 300).
 * Order and staff mail go before bulk mail (priority), and within that new mail goes before
   retries, so a backlog of deferred mail never starves it. A commit that queues mail wakes
   the in-process worker at once; separate worker processes poll every ``poll`` seconds
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from shopmail.db import column, db_value, fast_update, insert_rows, int_list, raw_rows, table, with_pks
@@ -62,35 +62,55 @@ def retry_policy() -> RetryPolicy:
 
 
 def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
-    """Atomically take up to ``limit`` due messages for this worker.
+    """Atomically take up to ``limit`` due messages for this worker; returns their ids, ascending.
 
     Order: priority (order and staff mail before bulk mail), then new mail before retries,
     then due time. Each kind of due message (queued, deferred, a lease left by a dead worker)
-    is read in the order of the index (status, priority, due_at) with its own LIMIT and the
-    three are merged here, so a claim reads ~``limit`` rows however long the queue is (one
-    ORDER BY over every due message sorted the whole queue for each batch).
+    is read in the order of the index (status, priority, due_at) with its own LIMIT, and the
+    three are merged, so a claim reads ~``limit`` rows however long the queue is (one ORDER BY
+    over every due message sorted the whole queue for each batch).
+
+    One statement (``WITH ... UPDATE ... RETURNING``; PostgreSQL, SQLite 3.35+): the rows are
+    chosen, locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and leased in the database's own
+    implicit transaction, which ends with the statement. A worker that freezes after sending
+    it holds no locks (with a transaction around several statements, a worker stopped between
+    them kept its rows locked from every other worker until it resumed).
     """
     now = now or timezone.now()
-    kinds = (
-        Q(status=Status.QUEUED, due_at__lte=now),
-        Q(status=Status.DEFERRED, due_at__lte=now),
-        Q(status=Status.SENDING, claimed_until__lt=now),
+    if not limit:
+        return []
+
+    def col(name: str) -> str:
+        return column(Message, name)
+
+    fields = ", ".join(col(name) for name in ("pk", "priority", "attempts", "due_at"))
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    order = f"ORDER BY {col('priority')}, {col('due_at')}, {col('pk')} LIMIT {int(limit)}{lock}"
+    kinds = (  # identifiers from the model's metadata, the limit an int, values as parameters
+        f"{col('status')} = %s AND {col('due_at')} <= %s",
+        f"{col('status')} = %s AND {col('due_at')} <= %s",
+        f"{col('status')} = %s AND {col('claimed_until')} < %s",
     )
-    with transaction.atomic():
-        rows: list[tuple[Any, ...]] = []
-        for due in kinds:
-            query = Message.objects.filter(due).order_by("priority", "due_at", "id")
-            if connection.features.has_select_for_update_skip_locked:
-                query = query.select_for_update(skip_locked=True)
-            # due_at only orders the merge below: raw values (no datetime parsed per row)
-            rows += raw_rows(query.values_list("priority", "attempts", "due_at", "pk")[:limit])
-        rows.sort(key=lambda row: (row[0], row[1] != 0, row[2], row[3]))
-        ids = [row[3] for row in rows[:limit]]
-        if ids:
-            with_pks(Message.objects.all(), ids).update(
-                status=Status.SENDING, claimed_by=worker_id, claimed_until=now + claim_timeout()
-            )
-    return ids
+    due = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT {fields} FROM {table(Message)} WHERE {where} {order}) AS k{i}"
+        for i, where in enumerate(kinds)
+    )
+    # new mail (no attempt yet) before retries
+    retry = f"CASE WHEN {col('attempts')} = 0 THEN 0 ELSE 1 END"
+    sql = (
+        f"WITH due AS ({due}) "
+        f"UPDATE {table(Message)} SET {col('status')} = %s, {col('claimed_by')} = %s, "
+        f"{col('claimed_until')} = %s "
+        f"WHERE {col('pk')} IN (SELECT {col('pk')} FROM due "
+        f"ORDER BY {col('priority')}, {retry}, {col('due_at')}, {col('pk')} LIMIT {int(limit)}) "
+        f"RETURNING {col('pk')}"
+    )
+    at = db_value(Message, "due_at", now)
+    params = [Status.QUEUED, at, Status.DEFERRED, at, Status.SENDING, at]
+    params += [Status.SENDING, worker_id, db_value(Message, "claimed_until", now + claim_timeout())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 @dataclass

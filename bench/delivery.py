@@ -835,7 +835,7 @@ def categorise(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 PHASES = {
     "settings": "settings (StoreSettings.load per batch)",
-    "claim": "claim (one IMMEDIATE transaction per batch)",
+    "claim": "claim (one UPDATE ... RETURNING statement per batch)",
     "prepare": "prepare (read the stored bytes; compose what is not composed)",
     "renew": "renew the lease (at half-time only)",
     "send": "send (SMTP over the pool, pipelined, chunk by chunk)",

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from shopmail.mail import outbox
+from shopmail.mail import outbox, wakeup
 from shopmail.mail.models import Message, Payload, Priority, Status
 from shopmail.mail.notifications import NOTIFICATIONS
 from shopmail.store.models import Order, StoreSettings
@@ -94,7 +94,7 @@ def retry(message: Message) -> bool:
         Payload.objects.filter(pk=message.pk, message__status=Status.QUEUED, raw__isnull=True).update(
             subject=""
         )
-        transaction.on_commit(outbox.WAKE.set)
+        wakeup.queued()
     return bool(updated)
 
 

@@ -6,19 +6,14 @@ it was stored (the transactional outbox). Nothing here talks to SMTP.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-
+from shopmail.mail import wakeup
 from shopmail.mail.models import Message, Payload, Priority
 from shopmail.store.models import Order, StoreSettings
-
-# Set after a commit that queued mail: wakes the in-process worker at once.
-WAKE = threading.Event()
 
 
 @dataclass
@@ -80,7 +75,7 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
     ]
     compose_now(messages, payloads, settings)
     Payload.objects.bulk_create(payloads)
-    transaction.on_commit(WAKE.set)
+    wakeup.queued()
     return messages
 
 

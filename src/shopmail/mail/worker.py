@@ -38,8 +38,8 @@ from shopmail.domain import mime
 from shopmail.domain.retry import Outcome, RetryPolicy
 from shopmail.mail import compose as compose_mod
 from shopmail.mail.models import Attempt, Message, Payload, Status
-from shopmail.mail.outbox import WAKE
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
+from shopmail.mail.wakeup import WAKE, Listener
 from shopmail.store import feed
 from shopmail.store.models import StoreSettings
 
@@ -385,6 +385,7 @@ class Worker:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmail-db-read")
         self._transport: Transport | None = None
         self._transport_config: dict[str, Any] | None = None
+        self._listener = Listener(self.stop)  # woken between looks when mail is queued (mail.wakeup)
         STATE.worker_id = self.worker_id
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
@@ -529,7 +530,7 @@ class Worker:
                     continue
                 if once:
                     break
-                await asyncio.get_running_loop().run_in_executor(None, WAKE.wait, self.poll)
+                await asyncio.get_running_loop().run_in_executor(None, self._listener.wait, self.poll)
                 WAKE.clear()
         finally:
             await self._written()
@@ -537,6 +538,7 @@ class Worker:
             if self._transport is not None:
                 await self._transport.close()
             await asyncio.gather(self._in_db(_close_connection), self._in_reader(_close_connection))
+            await asyncio.get_running_loop().run_in_executor(None, self._listener.close)
             self._db.shutdown(wait=True)
             self._reader.shutdown(wait=True)
             log.info("worker %s stopped", self.worker_id)

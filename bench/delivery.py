@@ -38,8 +38,9 @@ message would be left unanswered (postfix 3.7, smtp-sink.c ``data_read``); the `
 is read instead, and after every lane the sink must have counted exactly N more messages and
 the lane must report N sent.
 
-Latency: ``shopmail serve`` (worker in-process) with the transport on a second sink that
-dumps every message (``-d``); orders are PUT over HTTP at ``--latency-rate`` orders/s; the
+Latency: ``shopmail serve`` (worker in-process; with ``--latency-worker separate``,
+``serve --no-worker`` plus a ``shopmail worker`` process, which learns of new mail from the
+database: ``mail.wakeup``) with the transport on a second sink that dumps every message (``-d``); orders are PUT over HTTP at ``--latency-rate`` orders/s; the
 latency of a message is from just before its order's PUT to the sink having the message
 (the dump file's modification time), mapped by Message-ID.
 
@@ -654,12 +655,31 @@ def latency(bench: Bench) -> dict[str, Any]:
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     port = free_port()
+    separate = args.latency_worker == "separate"
+    command = [
+        bench.project_python,
+        "-m",
+        "shopmail.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     serve = subprocess.Popen(
-        [bench.project_python, "-m", "shopmail.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        command + (["--no-worker"] if separate else []),
         env=env,
         stdout=open(workdir / "latency-serve.out", "w"),  # noqa: SIM115
         stderr=open(workdir / "latency-serve.log", "w"),  # noqa: SIM115
     )
+    worker = None
+    if separate:  # `shopmail worker` in a process of its own, woken by mail.wakeup
+        worker = subprocess.Popen(
+            [bench.project_python, "-m", "shopmail.cli", "worker", "--concurrency", "4"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "latency-worker.log", "w"),  # noqa: SIM115
+        )
     deadline = time.time() + 90
     while True:
         try:
@@ -682,7 +702,7 @@ def latency(bench: Bench) -> dict[str, Any]:
     lock = threading.Lock()
     start = time.time() + 0.5
     busy0, self0 = busy_seconds(), self_cpu()
-    serve_cpu0 = proc_cpu(serve.pid)
+    serve_cpu0 = proc_cpu(serve.pid) + (proc_cpu(worker.pid) if worker is not None else 0.0)
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -722,13 +742,16 @@ def latency(bench: Bench) -> dict[str, Any]:
     load_end = time.time()
     reached = sink.wait_for(2 * total, timeout=90)
     busy, own = busy_seconds() - busy0, self_cpu() - self0
-    serve_cpu = proc_cpu(serve.pid) - serve_cpu0
+    serve_cpu = proc_cpu(serve.pid) + (proc_cpu(worker.pid) if worker is not None else 0.0) - serve_cpu0
     span = time.time() - start
-    serve.send_signal(signal.SIGINT)
-    try:
-        serve.wait(30)
-    except subprocess.TimeoutExpired:
-        serve.kill()
+    for process in (serve, worker):
+        if process is None:
+            continue
+        process.send_signal(signal.SIGINT if process is serve else signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
     sink.stop()
     rows_path = workdir / "latency-db.json"
     bench.call(bench.project_python, "latency-db", "latency-db", data=str(data), out=str(rows_path))
@@ -766,7 +789,11 @@ def latency(bench: Bench) -> dict[str, Any]:
     print(
         f"Latency at {rate:g} orders/s for {result['load_seconds']:.1f} s ({total} orders -> "
         f"{len(rows)} messages, {len(arrived)} at the sink, {len(errors)} HTTP errors); "
-        f"shopmail serve, worker in-process:"
+        + (
+            "shopmail serve --no-worker + shopmail worker --concurrency 4 (woken across processes):"
+            if args.latency_worker == "separate"
+            else "shopmail serve, worker in-process:"
+        )
     )
     print(
         f"  PUT -> accepted by the sink:  p50 {result['put_to_sink']['p50'] * ms:6.0f} ms   "
@@ -782,7 +809,7 @@ def latency(bench: Bench) -> dict[str, Any]:
         f"  PUT response time:            p50 {result['put']['p50'] * ms:6.0f} ms   "
         f"p99 {result['put']['p99'] * ms:6.0f} ms;  "
         f"client start lag max {result['client_lag_max'] * ms:.0f} ms;"
-        f"  serve used {result['serve_cpu_cores']:.2f} cores, others {result['others_cores']:.2f}"
+        f"  shopmail used {result['serve_cpu_cores']:.2f} cores, others {result['others_cores']:.2f}"
     )
     if errors:
         print(f"  errors: {errors[:5]}")
@@ -940,6 +967,13 @@ def main() -> None:
     )
     parser.add_argument("--latency-rate", type=float, default=50.0, help="orders/s for the latency run")
     parser.add_argument("--latency-seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument(
+        "--latency-worker",
+        choices=("inprocess", "separate"),
+        default="inprocess",
+        help="latency run: the worker inside `shopmail serve` (default), or `serve --no-worker` "
+        "plus a `shopmail worker` process",
+    )
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--workdir", default="/tmp/shopmail-bench-delivery")

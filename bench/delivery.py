@@ -656,16 +656,8 @@ def latency(bench: Bench) -> dict[str, Any]:
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     port = free_port()
     separate = args.latency_worker == "separate"
-    command = [
-        bench.project_python,
-        "-m",
-        "shopmail.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = [str(bench.project_python), "-m", "shopmail.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
     serve = subprocess.Popen(
         command + (["--no-worker"] if separate else []),
         env=env,

@@ -91,3 +91,39 @@ def test_oversized_and_deeply_nested_bodies_are_refused(api):
     assert api.put("/orders/1", b"\xff\xfe not json").status_code == 422
     assert api.put("/orders/1", b"[1, 2, 3]").status_code == 422
     assert Order.objects.count() == 0
+
+
+# Python accepts zone offsets up to ±23:59 and years 1-9999; PostgreSQL refused "+19:17" with a
+# 500 (found by test_schemathesis), and a time near year 1 east of UTC does not exist in UTC.
+IMPOSSIBLE_TIMES = ["0401-11-14T03:41:47+19:17", "2026-01-01T00:00:00-15:00", "0001-01-01T00:30:00+01:00"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", IMPOSSIBLE_TIMES)
+def test_a_time_no_zone_or_calendar_has_is_refused_in_settings(api, store, value):
+    before = api.get("/settings").json()
+    response = api.patch("/settings", {"notify_since": value, "company_name": "Changed"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "notify_since"]
+    assert api.get("/settings").json() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["created_at", "updated_at"])
+@pytest.mark.parametrize("value", IMPOSSIBLE_TIMES)
+def test_a_time_no_zone_or_calendar_has_is_refused_in_an_order(api, field, value):
+    snap = order("1", status="processing")
+    snap[field] = value
+    response = api.put("/orders/1", snap)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert Order.objects.count() == 0 and Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_order_at_the_widest_real_offsets_is_taken(api):
+    for number, offset in (("1", "+14:00"), ("2", "-12:00")):
+        snap = order(number, status="processing")
+        snap["created_at"] = snap["updated_at"] = f"2026-11-20T10:00:00{offset}"
+        assert api.put(f"/orders/{number}", snap).status_code == 200
+    assert Order.objects.count() == 2

@@ -107,6 +107,9 @@ def test_send_options_are_checked(api, people):
     assert bad.status_code == 422
     assert sorted(e["loc"][1] for e in bad.json()["detail"]) == ["at", "rate_per_hour", "x"]
     assert api.post(f"/newsletters/{letter['id']}/send", {"at": "2030-01-01T10:00:00"}).status_code == 422
+    beyond = api.post(f"/newsletters/{letter['id']}/send", {"at": "2030-01-01T10:00:00+19:17"})
+    assert beyond.status_code == 422
+    assert beyond.json()["detail"] == [{"loc": ["body", "at"], "msg": "has a time zone offset beyond ±14:00"}]
     later = api.post(
         f"/newsletters/{letter['id']}/send", {"at": "2030-01-01T10:00:00+00:00", "rate_per_hour": 100}
     )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from shopmail.api.base import body_schema, json_body, json_response
 from shopmail.api.messages import message_summary
+from shopmail.domain.snapshot import instant_problem
 from shopmail.newsletter import drafts, sending, stats
 from shopmail.newsletter.models import Newsletter, Segment
 from shopmail.newsletter.segments import SegmentFilters
@@ -165,8 +166,9 @@ def send_newsletter(request: HttpRequest, newsletter_id: int) -> HttpResponse:
         except ValueError:
             errors.append({"loc": ["body", "at"], "msg": "must be an ISO 8601 date-time with a zone"})
         else:
-            if at.tzinfo is None:
-                errors.append({"loc": ["body", "at"], "msg": "needs a zone, e.g. +00:00"})
+            problem = instant_problem(at)
+            if problem is not None:
+                errors.append({"loc": ["body", "at"], "msg": problem})
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or rate < 1):
         errors.append({"loc": ["body", "rate_per_hour"], "msg": "must be a whole number of at least 1"})
     if errors:

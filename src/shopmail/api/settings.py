@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmail.api.base import body_schema, json_body, json_response
 from shopmail.domain.changes import RULES
-from shopmail.domain.snapshot import Email
+from shopmail.domain.snapshot import Email, Instant
 from shopmail.store.ingest import Rejected, pydantic_errors
 from shopmail.store.models import StoreSettings
 
@@ -41,7 +41,7 @@ class SettingsPatch(BaseModel):
     reply_to: Email | Literal[""] | None = None
     default_language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
     brand_color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
-    notify_since: AwareDatetime | None = None
+    notify_since: Instant | None = None
     allow_backorder_choice: bool | None = None
     notifications: dict[str, bool] | None = None
     rules: dict[str, bool] | None = None

@@ -37,6 +37,31 @@ def _email(value: str) -> str:
     return value
 
 
+_MAX_OFFSET = dt.timedelta(hours=14)  # the widest offset any real time zone has (UTC+14:00)
+
+
+def instant_problem(value: dt.datetime) -> str | None:
+    """Why an aware date-time cannot be stored, or None. Python accepts offsets up to ±23:59,
+    PostgreSQL only up to ±15:59, and a time near year 1 or 9999 may not exist in UTC."""
+    offset = value.utcoffset()
+    if offset is None:
+        return "needs a zone, e.g. +00:00"
+    if abs(offset) > _MAX_OFFSET:
+        return "has a time zone offset beyond ±14:00"
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        return "is out of range"
+    return None
+
+
+def _instant(value: dt.datetime) -> dt.datetime:
+    problem = instant_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _check_nested(value: Any, depth: int = 0) -> Any:
     """Reject NUL characters and absurd nesting anywhere inside free-form JSON."""
     if depth > 8:
@@ -59,6 +84,7 @@ Text = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)]
 Email = Annotated[str, AfterValidator(_email)]
 Amount = Annotated[str, Field(pattern=_DECIMAL)]
 FreeJson = Annotated[dict[str, Any], AfterValidator(_check_nested)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
 
 
 class _Model(BaseModel):
@@ -73,9 +99,9 @@ class CustomerIn(_Model):
     language: Annotated[str, Field(pattern=r"^[a-z]{2}([-_][A-Za-z]{2})?$")] | None = None
     phone: Line | None = None
     newsletter_opt_in: bool = False
-    newsletter_opt_in_at: AwareDatetime | None = None
+    newsletter_opt_in_at: Instant | None = None
     country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
-    created_at: AwareDatetime | None = None
+    created_at: Instant | None = None
     addresses: list[FreeJson] = Field(default_factory=list, max_length=50)
 
 
@@ -108,7 +134,7 @@ class Shipment(_Model):
     carrier: Line | None = None
     tracking_number: Line | None = None
     tracking_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
-    shipped_at: AwareDatetime | None = None
+    shipped_at: Instant | None = None
     drop_shipper: Line | None = None
     lines: list[ShipmentLine] = Field(default_factory=list, max_length=1000)
 
@@ -123,8 +149,8 @@ class Totals(_Model):
 class OrderIn(_Model):
     id: Ident
     number: Line = ""
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
+    created_at: Instant
+    updated_at: Instant
     status: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
     status_label: Line = ""
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"

@@ -21,7 +21,9 @@ every throughput lane. In each round every lane sends N messages; the lanes take
          --concurrency 16`` (transport smtp, pool_size 16) until all are sent. 16 connections
          as L0 has 20 (at 8, L4 was 10-20 % slower; at 20 and 32 no faster than at 16).
 * L4x2   the same with two worker processes on the one database (what ``shopmail worker
-         --processes 2`` runs; both started before the clock).
+         --processes 2`` runs; both started before the clock). One worker process uses about
+         one core (Python runs one thread at a time); two is the README's set-up for a 2-core
+         machine, so L4x2/L0 is printed against the >= 50 % target as well as L4/L0.
 * L4t    shopmail's SMTP transport alone: the same messages claimed and read before the clock,
          then only ``send_many`` in the worker's chunks over the same pool (no database).
 
@@ -608,7 +610,16 @@ def report(bench: Bench, results: dict[str, list[Run]]) -> dict[str, Any]:
     l3s = {k: median_rate(results[k]) for k in ("L3po", "L3mailer") if k in results}
     print()
     if "L0" in results:
-        print(f"L4/L0   = {l4 / l0:6.1%}   (target >= 50 %)   {'PASS' if l4 / l0 >= 0.5 else 'FAIL'}")
+        print(
+            f"L4/L0   = {l4 / l0:6.1%}   (target >= 50 %)   {'PASS' if l4 / l0 >= 0.5 else 'FAIL'}"
+            "   one worker process"
+        )
+        if "L4x2" in results:
+            l4x2 = median_rate(results["L4x2"])
+            print(
+                f"L4x2/L0 = {l4x2 / l0:6.1%}   (target >= 50 %)   {'PASS' if l4x2 / l0 >= 0.5 else 'FAIL'}"
+                "   --processes 2: one per core, README 'Scaling out'"
+            )
         if "L0s" in results:
             l0s = median_rate(results["L0s"])
             print(f"L4/L0s  = {l4 / l0s:6.1%}   (the ceiling at shopmail's message size)")
@@ -620,11 +631,9 @@ def report(bench: Bench, results: dict[str, list[Run]]) -> dict[str, Any]:
             f"L4/{name:<6}= {l4 / value:6.2f}x   (target >= 8x)     {'PASS' if l4 / value >= 8 else 'FAIL'}"
         )
     if "L4x2" in results:
-        print(
-            f"best shopmail (L4 or L4x2) = {best_l4:.0f} msg/s: "
-            + (f"{best_l4 / l0:.1%} of L0, " if "L0" in results else "")
-            + ", ".join(f"{best_l4 / v:.2f}x {k}" for k, v in l3s.items())
-        )
+        parts = [f"{best_l4 / l0:.1%} of L0"] if "L0" in results else []
+        parts += [f"{best_l4 / v:.2f}x {k}" for k, v in l3s.items()]
+        print(f"best shopmail (L4 or L4x2) = {best_l4:.0f} msg/s: " + ", ".join(parts))
     return summary
 
 

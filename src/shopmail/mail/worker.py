@@ -5,8 +5,8 @@
   frozen) worker is taken over when it expires (``SHOPMAIL_CLAIM_TIMEOUT`` seconds, default 300).
 * Order and staff mail go before bulk mail (priority), and within that new mail goes before
   retries, so a backlog of deferred mail never starves it. A commit that queues mail wakes
-  the in-process worker at once; separate worker processes poll every ``poll`` seconds
-  (0.5 by default).
+  every worker at once (``mail.wakeup``); ``poll`` (0.5 s by default) still covers retries
+  and expired leases.
 * Outcomes are written after the server's reply, in short transactions; nothing is marked
   sent that the server did not accept. A crash between the reply and the write means the
   message is sent again later with the same Message-ID and bytes (at-least-once).

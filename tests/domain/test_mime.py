@@ -26,6 +26,8 @@ from shopmail.domain.mime import (
     build_message,
     make_message_id,
     normalize_email,
+    qp_encode,
+    qp_join,
 )
 
 DATE = datetime(2025, 3, 14, 9, 26, 53, tzinfo=timezone(timedelta(hours=1)))
@@ -745,3 +747,44 @@ def test_hostile_input_round_trips_without_injection(
     else:
         assert len(list(msg.iter_parts())) == 2
         assert content(msg, "html") == normalize_newlines(html)
+
+
+# --------------------------------------------------------------------------- quoted-printable pieces
+
+_QP_HOSTILE = [
+    ".", "From me", "\n.\n", " ", "\t", "=", "a" * 75, "é" * 40, "\r\n", "x\n",
+    "a" * 75 + " \n", "b" * 75 + "\t\n", "c" * 74 + " \nd", "x" * 76 + " ", "=" * 30 + " \n",
+]
+_qp_pieces = st.lists(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=300)
+    | st.sampled_from(_QP_HOSTILE)
+    | st.builds(lambda n, ws: "y" * n + ws + "\n", st.integers(60, 80), st.sampled_from([" ", "\t", "  "])),
+    max_size=8,
+)
+
+
+def _assert_valid_qp(body: bytes) -> None:
+    for line in body.split(b"\r\n"):
+        assert len(line) <= 76, line
+        assert not line.startswith((b".", b"From ")), line
+
+
+def test_a_blank_at_column_76_stays_within_76_columns() -> None:
+    """b2a_qp ends such a line in "=20" at column 78; RFC 2045 allows 76 (the newsletter twin lost this)."""
+    for text in ("a" * 75 + " \nnext", "b" * 75 + "\t\nnext", "c" * 76 + " \n"):
+        body = qp_encode(text)
+        _assert_valid_qp(body)
+        assert binascii.a2b_qp(body.replace(b"\r\n", b"\n")).decode() == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_qp_pieces)
+def test_qp_pieces_join_into_one_valid_body(parts: list[str]) -> None:
+    body = qp_join(qp_encode(part) for part in parts)
+    _assert_valid_qp(body)
+    # line ends are normalised piece by piece (a CR ending one piece and an LF starting the next
+    # are two line breaks, as each piece is encoded once and reused for many recipients)
+    expected = "".join(part.replace("\r\n", "\n").replace("\r", "\n") for part in parts)
+    decoded = binascii.a2b_qp(body.replace(b"\r\n", b"\n")).decode("utf-8")
+    assert decoded == expected
+

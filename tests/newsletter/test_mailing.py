@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import binascii
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from newsletter_support import customer, parsed
 
 from shopmail.mail import compose as compose_mod
 from shopmail.mail.models import Message, Payload, TemplateVersion
-from shopmail.newsletter import drafts, mailing, qp, sending
+from shopmail.newsletter import drafts, mailing, sending
 from shopmail.store.models import StoreSettings
 
 pytestmark = pytest.mark.django_db
@@ -112,24 +108,3 @@ def test_a_deleted_newsletter_holds_its_messages(store):
     letter.delete()
     with pytest.raises(LookupError):
         mailing.compose(messages[0], Payload.objects.get(pk=messages[0].pk), StoreSettings.load())
-
-
-pieces = st.lists(
-    st.text(st.characters(blacklist_categories=["Cs"]), max_size=300)
-    | st.sampled_from([".", "From me", "\n.\n", " ", "\t", "=", "a" * 75, "é" * 40, "\r\n", "x\n"]),
-    max_size=8,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(pieces)
-def test_qp_pieces_join_into_one_valid_body(parts):
-    body = qp.join(qp.encode(part) for part in parts)
-    for line in body.split(b"\r\n"):
-        assert len(line) <= 76
-        assert not line.startswith((b".", b"From "))
-    # line ends are normalised piece by piece (a CR ending one piece and an LF starting the next
-    # are two line breaks, as each piece is encoded once and reused for many recipients)
-    expected = "".join(part.replace("\r\n", "\n").replace("\r", "\n") for part in parts)
-    decoded = binascii.a2b_qp(body.replace(b"\r\n", b"\n")).decode("utf-8")
-    assert decoded == expected

@@ -59,7 +59,7 @@ import functools
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -494,8 +494,12 @@ def _fix_line(line: bytes) -> list[bytes]:
         core = core[cut:]
 
 
-def _qp_body(text: str) -> bytes:
-    """UTF-8 quoted-printable with CRLF line ends (input newlines normalised)."""
+def qp_encode(text: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line ends (input newlines normalised).
+
+    Every line is at most 76 characters (RFC 2045) and none starts with "." or "From ".
+    The one quoted-printable encoder of the project: message bodies and newsletter pieces.
+    """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
@@ -524,6 +528,16 @@ def _soft_terminate(body: bytes) -> bytes:
     if atom == b".":
         atom = b"=2E"
     return body[:-size] + b"=\r\n" + atom + b"=\r\n"
+
+
+def qp_join(pieces: Iterable[bytes]) -> bytes:
+    """Pieces encoded apart by ``qp_encode`` as one body, joined by soft line breaks.
+
+    A soft break (``=`` CRLF) decodes to nothing, so the body decodes to the pieces' text
+    concatenated; a newsletter encodes its text once, in pieces around the personal values.
+    """
+    present = [piece for piece in pieces if piece]
+    return b"".join([_soft_terminate(piece) for piece in present[:-1]] + present[-1:])
 
 
 # --------------------------------------------------------------------------- message
@@ -577,7 +591,7 @@ def build_message(
     if extra_headers:
         head.extend(_extra_lines(extra_headers))
 
-    text_body = _qp_body(text)
+    text_body = qp_encode(text)
     if html is None:
         head.append('Content-Type: text/plain; charset="utf-8"\r\n')
         head.append("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
@@ -585,7 +599,7 @@ def build_message(
             text_body = _soft_terminate(text_body)
         return "".join(head).encode("ascii") + text_body
 
-    html_body = _qp_body(html)
+    html_body = qp_encode(html)
     boundary = "=_" + os.urandom(15).hex()
     delimiter = b"--" + boundary.encode("ascii")
     # Cannot happen ("=_" is impossible in quoted-printable); kept as a hard guarantee.

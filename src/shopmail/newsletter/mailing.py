@@ -4,7 +4,7 @@ A newsletter message's payload holds the newsletter's id and the recipient's own
 address, unsubscribe link). ``compose`` renders the newsletter template once per newsletter,
 language, template version and *shape* (which personal values are empty, so ``{% if %}`` takes
 the recipient's branch), with a placeholder for each personal value, and encodes the parts in
-between as quoted-printable once (``qp``). Per recipient it fills in the values (HTML-escaped in
+between as quoted-printable once (``mime.qp_encode``). Per recipient it fills in the values (HTML-escaped in
 the HTML part; text lines holding one are wrapped again at 72 columns) and builds the headers
 with ``domain.mime.build_message``, splicing the pre-encoded bodies into its output.
 
@@ -35,7 +35,6 @@ from shopmail.domain import mime
 from shopmail.mail import compose as compose_mod
 from shopmail.mail import rendering, templates
 from shopmail.mail.models import Message, Payload
-from shopmail.newsletter import qp
 from shopmail.newsletter.models import Newsletter
 from shopmail.store.models import StoreSettings
 
@@ -141,11 +140,11 @@ class _Part:
             if isinstance(piece, _Slot):
                 text = piece.fill(values)
                 texts.append(text)
-                encoded.append(qp.encode(text))
+                encoded.append(mime.qp_encode(text))
             else:
                 texts.append(piece[0])
                 encoded.append(piece[1])
-        return "".join(texts), qp.join(encoded)
+        return "".join(texts), mime.qp_join(encoded)
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ def _segments(text: str) -> tuple[str, ...]:
 
 
 def _static(text: str) -> tuple[str, bytes]:
-    return text, qp.encode(text)
+    return text, mime.qp_encode(text)
 
 
 def _html_part(html: str) -> _Part:

@@ -381,7 +381,9 @@ def test_css_is_inlined_once_per_template_version(monkeypatch: pytest.MonkeyPatc
         calls.append(source)
         return original(source)
 
-    monkeypatch.setattr(rendering, "inline_css", counting)
+    from shopmail.mail.render import engine
+
+    monkeypatch.setattr(engine, "inline_css", counting)
     html = '<p class="muted">Version {{ order.number }} <span data-v="17">x</span></p>'
     source = TemplateSource("S", "T", html)
     context = sample_context("order_confirmed", "en")

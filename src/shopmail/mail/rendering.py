@@ -10,15 +10,11 @@ A facade over the package ``shopmail.mail.render`` (see its docstring for the mo
 * CSS is inlined once per template version, when a template's source is compiled, never per
   message (``inline_css``). Compiled templates are cached by a hash of their source.
 
-Setting a name on this module (``monkeypatch.setattr(rendering, "inline_css", ...)``) sets it
-in every module of the package that uses that object too, as when all of this was one module.
+A plain re-export: to replace a piece in a test, patch it where it is used (for example
+``shopmail.mail.render.engine.inline_css``).
 """
 
 from __future__ import annotations
-
-import sys
-import types
-from typing import Any
 
 from shopmail.mail.render.changes import describe_change
 from shopmail.mail.render.context import build_context
@@ -69,21 +65,3 @@ __all__ = [
     "sample_context",
     "validate",
 ]
-
-_PACKAGE = "shopmail.mail.render."
-_MISSING = object()
-
-
-class _Facade(types.ModuleType):
-    """This module: setting one of its names sets it where the package uses that object too."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        old = self.__dict__.get(name, _MISSING)
-        if old is not _MISSING:
-            for module_name, module in list(sys.modules.items()):
-                if module_name.startswith(_PACKAGE) and vars(module).get(name, _MISSING) is old:
-                    setattr(module, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Facade

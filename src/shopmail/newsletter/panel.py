@@ -18,11 +18,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from shopmail.core.staff import staff_required
 from shopmail.mail.models import Message, Status
 from shopmail.newsletter import consent, drafts, preview, segments, sending, stats
 from shopmail.newsletter.forms import ComposeForm, SegmentForm, SendForm, TestSendForm
 from shopmail.newsletter.models import ConsentSource, Newsletter, NewsletterStatus, Recipient, Segment
-from shopmail.panel.access import staff_required
 from shopmail.store.models import Customer, StoreSettings
 
 STEPS = (

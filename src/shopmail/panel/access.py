@@ -1,71 +1,11 @@
-"""Who may see the control panel: signed-in, active staff. Every panel view goes through here."""
+"""The panel's access rules live in ``shopmail.core.staff`` (one check for every staff page)."""
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponseBase
-from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers
-
-View = Callable[..., HttpResponseBase]
-
-# The panel's own pages run no inline script and load nothing from elsewhere; e-mail previews
-# are shown in sandboxed iframes (srcdoc inherits this policy, so their inline styles and remote
-# images are allowed, scripts are not).
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: https: http:",
-        "font-src 'self' data:",
-        "frame-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
+from shopmail.core.staff import (
+    CONTENT_SECURITY_POLICY,
+    forbidden,
+    harden,
+    staff_required,
+    superuser_required,
 )
 
-
-def harden(response: HttpResponseBase) -> HttpResponseBase:
-    """Headers for every panel response: no caching of customer data, a strict CSP."""
-    add_never_cache_headers(response)
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    return response
-
-
-def forbidden(request: HttpRequest, reason: str) -> HttpResponseBase:
-    return harden(render(request, "panel/forbidden.html", {"reason": reason}, status=403))
-
-
-def staff_required(view: View) -> View:
-    """Anonymous visitors go to the sign-in page; signed-in users who are not staff get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if not (user.is_active and user.is_staff):
-            return forbidden(request, "This account is not a member of the store's staff.")
-        return harden(view(request, *args, **kwargs))
-
-    return wrapped
-
-
-def superuser_required(view: View) -> View:
-    """Staff management: only administrators (``shopmail createadmin`` makes one)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_superuser:
-            return forbidden(request, "Only administrators can manage staff users.")
-        return view(request, *args, **kwargs)
-
-    return staff_required(wrapped)
+__all__ = ["CONTENT_SECURITY_POLICY", "forbidden", "harden", "staff_required", "superuser_required"]

@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from shopmail.core.staff import staff_required
 from shopmail.mail.models import Message
 from shopmail.support import helpdesk, returns
 from shopmail.support.forms import DecisionForm, StaffReplyForm
 from shopmail.support.models import ReturnRequest, Thread
-from shopmail.support.staff_access import staff_required
 
 RETURN_FILTERS = ("requested", "approved", "denied", "all")
 THREAD_FILTERS = ("waiting", "open", "closed", "all")

@@ -1,0 +1,1 @@
+"""Core: what every layer above may use (DESIGN.md "Layers"): typed config, access rules, errors."""

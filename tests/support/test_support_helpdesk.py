@@ -10,8 +10,6 @@ from shopmail.mail.models import Message
 from shopmail.store.models import Order
 from shopmail.support.models import Thread, ThreadMessage
 
-pytestmark = pytest.mark.urls("support_test_urls")
-
 
 @pytest.fixture
 def staff_client(db, django_user_model):

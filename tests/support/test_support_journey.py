@@ -4,10 +4,8 @@ approval mail reaches the SMTP server and the customer's order page shows the de
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,6 @@ from shopmail.store.ingest import ingest
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-HERE = Path(__file__).resolve().parent
 CUSTOMER_PASSWORD = "Sea-glass-morning-31"
 STAFF_EMAIL = "kari@shop.test"
 STAFF_PASSWORD = "Fjord-lantern-hazel-88"
@@ -85,13 +82,7 @@ def test_invite_sign_in_order_return_approval(server, api_key, smtp_store, smtp_
         STAFF_EMAIL, STAFF_EMAIL, STAFF_PASSWORD, is_staff=True, first_name="Kari"
     )
 
-    srv = server(
-        "--no-worker",
-        env={
-            "DJANGO_SETTINGS_MODULE": "support_e2e_settings",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
-        },
-    )
+    srv = server("--no-worker")
     status, body = srv.request(
         "POST", "/events", api_key, {"type": "customer.invite", "data": {"customer": "c-eva"}}
     )

@@ -11,8 +11,6 @@ from shopmail.store.models import FeedEvent, Order
 from shopmail.support import returns
 from shopmail.support.models import ReturnRequest
 
-pytestmark = pytest.mark.urls("support_test_urls")
-
 TIMES = "\u00d7"  # the multiplication sign the e-mails use
 
 

@@ -6,7 +6,8 @@ Message-ID and Date) is stored on the payload, so a retry sends the very same by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -25,6 +26,17 @@ class Composed:
     raw: bytes
     version: str
     keep: bool = True  # False: bulk mail, not stored on the payload; composed again for a retry
+
+
+Composer = Callable[[Message, Payload, StoreSettings], "Composed | None"]
+_COMPOSERS: dict[str, Composer] = {}
+
+
+def register(notification: str, composer: Composer) -> None:
+    """A feature composes its own notification (the newsletter renders its shared parts once per
+    newsletter): registered from its AppConfig.ready(), so mail never imports a feature. A
+    composer returns ``None`` for a message it leaves to the standard path."""
+    _COMPOSERS[notification] = composer
 
 
 def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -88,10 +100,11 @@ def compose(
     sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
 ) -> Composed:
     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
-    if message.notification == "newsletter" and payload.context.get("newsletter_id"):
-        from shopmail.newsletter import mailing  # shared parts rendered once per newsletter
-
-        return replace(mailing.compose(message, payload, settings), keep=False)
+    composer = _COMPOSERS.get(message.notification)
+    if composer is not None:
+        composed = composer(message, payload, settings)
+        if composed is not None:
+            return composed
     rendered, version = render_message(message, payload, settings, sources=sources)
     customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
     to_name = (

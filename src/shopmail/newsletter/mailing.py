@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import jinja2
@@ -432,3 +432,15 @@ def compose(message: Message, payload: Payload, settings: StoreSettings) -> comp
     if raw is None:  # the MIME builder no longer encodes bodies the way this expects
         raw = _headers(message, payload, settings, subject, text, html)
     return compose_mod.Composed(subject, text, html, raw, version)
+
+
+def compose_registered(
+    message: Message, payload: Payload, settings: StoreSettings
+) -> compose_mod.Composed | None:
+    """The newsletter's composer in mail's registry: a message naming its newsletter is composed
+    from the newsletter's shared parts and not stored (composed again for a retry); a newsletter
+    test send without one goes the standard way."""
+    if not payload.context.get("newsletter_id"):
+        return None
+    return replace(compose(message, payload, settings), keep=False)
+

@@ -245,7 +245,7 @@ def parse_report(raw: bytes) -> Report:
             block = fields[0] if fields else Message()
             feedback_type = _text(block.get("Feedback-Type")).lower()
             if feedback_type not in COMPLAINT_TYPES:
-                return Report("unknown", original_message_id=_message_id(original), feedback_type=feedback_type)
+                return Report("unknown", (), _message_id(original), feedback_type)
             rcpt = [_address(block.get(name)) for name in ("Original-Rcpt-To", "Removal-Recipient")]
             if original is not None:
                 rcpt += [_address(a) for _, a in getaddresses(original.get_all("To") or [])]

@@ -98,11 +98,21 @@ def shipped_quantities(order: Snapshot) -> dict[str, int]:
     return shipped
 
 
+NOT_SHIPPED_KINDS = ("download", "service")
+
+
+def ships(line: Snapshot) -> bool:
+    """A physical line (the default ``kind``): downloads and services are never "still to ship"."""
+    return line.get("kind") not in NOT_SHIPPED_KINDS
+
+
 def remaining(order: Snapshot) -> list[dict[str, Any]]:
-    """Lines with quantity still to ship, and how much."""
+    """Physical lines with quantity still to ship, and how much."""
     shipped = shipped_quantities(order)
     out = []
     for line in order.get("lines") or ():
+        if not ships(line):
+            continue
         left = int(line.get("quantity") or 0) - shipped.get(line["id"], 0)
         if left > 0:
             out.append({"line": line["id"], "name": line.get("name", ""), "quantity": left})
@@ -244,7 +254,7 @@ def _line_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
                 line=line["id"],
                 description=f"Delivered quantity of {name} changed from {was} to {delivered}",
             )
-        if delivered >= int(line.get("quantity") or 0):
+        if delivered >= int(line.get("quantity") or 0) or not ships(line):
             continue
         date_before, date_after = effective_date(previous, old), effective_date(line, new)
         if date_before != date_after:

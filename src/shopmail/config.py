@@ -22,6 +22,7 @@ class Config:
     smtp_url: str | None
     base_url: str
     debug: bool
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def uses_postgres(self) -> bool:
@@ -69,4 +70,14 @@ def load() -> Config:
         smtp_url=os.environ.get("SHOPMAIL_SMTP_URL") or None,
         base_url=base_url,
         debug=os.environ.get("SHOPMAIL_DEBUG") == "1",
+        trusted_proxies=_trusted_proxies(),
     )
+
+
+def _trusted_proxies() -> tuple[str, ...]:
+    from shopmail.core.client_ip import ENV, parse_trusted
+
+    try:
+        return tuple(str(network) for network in parse_trusted(os.environ.get(ENV, "")))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

@@ -13,6 +13,8 @@ BASE_URL = CONFIG.base_url
 DATA_DIR = CONFIG.data_dir
 SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
+# SPEC section 1: proxies whose X-Forwarded-For/-Proto are believed (shopmail.core.client_ip)
+SHOPMAIL_TRUSTED_PROXIES = list(CONFIG.trusted_proxies)
 ALLOWED_HOSTS = ["*"]
 _https = urlsplit(BASE_URL).scheme == "https"
 

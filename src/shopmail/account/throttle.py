@@ -8,10 +8,10 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from shopmail.account.models import Throttle
+from shopmail.core.client_ip import client_ip as client_ip  # one client-IP rule for every limit
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ HELPDESK_POSTS = Limit("helpdesk", 20, dt.timedelta(hours=1))  # per customer
 
 def _key(limit: Limit, ident: str) -> str:
     return hashlib.sha256(f"{limit.scope}\0{ident.strip().lower()}".encode()).hexdigest()
-
-
-def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 def _current(row: Throttle, limit: Limit, now: dt.datetime) -> int:

@@ -31,6 +31,9 @@ class StoreSettings(models.Model):
     notifications = models.JSONField(default=dict, blank=True)
     rules = models.JSONField(default=dict, blank=True)
     transport = models.JSONField(default=_default_transport)
+    # SPEC section 9: {"domain", "selector", "private_key" (sealed at rest)} and {"domain"}
+    dkim = models.JSONField(default=dict, blank=True)
+    bounces = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     @classmethod
@@ -42,7 +45,12 @@ class StoreSettings(models.Model):
             if url:  # SHOPMAIL_SMTP_URL seeds the SMTP transport on first start
                 from shopmail.mail.transports import parse_smtp_url
 
-                settings.transport = {"kind": "smtp", **parse_smtp_url(url)}
+                from shopmail.core import secretbox
+
+                seeded = {k: v for k, v in parse_smtp_url(url).items() if v is not None}
+                if seeded.get("password"):
+                    seeded["password"] = secretbox.seal(seeded["password"])  # at rest: sealed
+                settings.transport = {"kind": "smtp", **seeded}
             settings.save(force_insert=True)
         return settings
 

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from shopmail.domain import mime
+from shopmail.mail import signing
 from shopmail.mail.outbox import new_message_id
 from shopmail.mail.transports import Envelope, SendResult, make_transport
 from shopmail.store.models import StoreSettings
@@ -37,6 +38,7 @@ async def send_now(
         reply_to=mime.Address(store.reply_to) if store.reply_to else None,
         extra_headers=[("X-Shopmail-Notification", notification)] if notification else (),
     )
+    raw = signing.sign(raw, store)
     transport = make_transport(dict(store.transport), django_settings.DATA_DIR)
     try:
         [result] = await transport.send_many([Envelope("test", store.from_email, (address,), raw)])

@@ -20,8 +20,14 @@ def mixed(**overrides):
             "kind": "download",
             "download": {"url": "https://dl.example.com/photopro", "license_keys": ["AAAA-BBBB"]},
         },
-        {"id": "4", "sku": "SETUP", "name": "Installation", "quantity": 1, "unit_price": "30.00",
-         "kind": "service"},
+        {
+            "id": "4",
+            "sku": "SETUP",
+            "name": "Installation",
+            "quantity": 1,
+            "unit_price": "30.00",
+            "kind": "service",
+        },
     ]
     return order(status="processing", lines=lines, **overrides)
 

@@ -200,7 +200,11 @@ def test_golden_confirmed_order_in_german() -> None:
 
 def test_language_falls_back_to_english() -> None:
     assert default_source("order_confirmed", "fr") == default_source("order_confirmed", "en")
+    # which language a message is in is decided before (templates.language_of, tests/mail/
+    # test_mail_content.py); a language staff added templates for formats in its own locale
     context = build_context("order_confirmed", language="fr", store=STORE, order=SPEC_ORDER, customer=None)
+    assert context["language"] == "fr" and context["order"]["totals"]["total"] == "30,19\u00a0€"
+    context = build_context("order_confirmed", language="zz", store=STORE, order=SPEC_ORDER, customer=None)
     assert context["language"] == "en" and context["order"]["totals"]["total"] == "€30.19"
 
 

@@ -8,10 +8,20 @@ bad input gets a clear 422 naming the field instead of a failure deep inside the
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 _EMAIL = re.compile(r"^[^@\s,;<>\"'()\[\]\\]+@[^@\s,;<>\"'()\[\]\\]+\.[^@\s,;<>\"'()\[\]\\]+$")
 _DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
@@ -62,6 +72,33 @@ def _instant(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def _zoned_instant(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    """A time without a zone is read in the store's time zone (``time_zone`` in the validation
+    context; UTC without one), as SPEC section 2 says."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        zone = (info.context or {}).get("time_zone") if isinstance(info.context, dict) else None
+        value = value.replace(tzinfo=zone if isinstance(zone, dt.tzinfo) else dt.UTC)
+    return _instant(value)
+
+
+def ident(value: Any) -> Any:
+    """An id given as a JSON integer is the string of it (``10023`` -> ``"10023"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _number_text(value: Any) -> Any:
+    """An amount given as a JSON number is kept exactly as its text (``10.5`` -> ``"10.5"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(Decimal(str(value)))
+    return value
+
+
 def _check_nested(value: Any, depth: int = 0) -> Any:
     """Reject NUL characters and absurd nesting anywhere inside free-form JSON."""
     if depth > 8:
@@ -78,13 +115,15 @@ def _check_nested(value: Any, depth: int = 0) -> Any:
     return value
 
 
-Ident = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
+Ident = Annotated[
+    str, BeforeValidator(ident), Field(min_length=1, max_length=64), AfterValidator(_single_line)
+]
 Line = Annotated[str, Field(max_length=500), AfterValidator(_single_line)]
 Text = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)]
 Email = Annotated[str, AfterValidator(_email)]
-Amount = Annotated[str, Field(pattern=_DECIMAL)]
+Amount = Annotated[str, BeforeValidator(_number_text), Field(pattern=_DECIMAL)]
 FreeJson = Annotated[dict[str, Any], AfterValidator(_check_nested)]
-Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+Instant = Annotated[dt.datetime, AfterValidator(_zoned_instant)]
 
 
 class _Model(BaseModel):
@@ -111,6 +150,9 @@ class Download(_Model):
     instructions: Text | None = None
 
 
+LINE_KINDS = ("physical", "download", "service")
+
+
 class OrderLine(_Model):
     id: Ident
     sku: Line = ""
@@ -122,6 +164,14 @@ class OrderLine(_Model):
     expected_delivery_date: dt.date | None = None
     purchase_order_expected_date: dt.date | None = None
     download: Download | None = None
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> OrderLine:
+        # ``kind`` (SPEC 3) stays an extra field, so snapshots without it are stored unchanged
+        kind = (self.model_extra or {}).get("kind")
+        if kind is not None and kind not in LINE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(LINE_KINDS)}")
+        return self
 
 
 class ShipmentLine(_Model):
@@ -148,7 +198,7 @@ class Totals(_Model):
 
 class OrderIn(_Model):
     id: Ident
-    number: Line = ""
+    number: Annotated[Line, BeforeValidator(ident)] = ""
     created_at: Instant
     updated_at: Instant
     status: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from shopmail.domain import mime
 from shopmail.mail import links, rendering, templates
 from shopmail.mail.models import Message, Payload
-from shopmail.store.models import StoreSettings
+from shopmail.store.models import Product, StoreSettings
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,23 @@ def register(notification: str, composer: Composer) -> None:
     _COMPOSERS[notification] = composer
 
 
+def _product_instructions(order: dict[str, Any]) -> dict[str, str]:
+    """{sku: a product's download_instructions} for the order's lines (SPEC 3: a product's
+    instructions apply to every order line of that SKU)."""
+    skus = {
+        str(line.get("sku"))
+        for line in order.get("lines") or ()
+        if isinstance(line, dict) and line.get("sku")
+    }
+    if not skus:
+        return {}
+    return dict(
+        Product.objects.filter(sku__in=skus)
+        .exclude(download_instructions="")
+        .values_list("sku", "download_instructions")
+    )
+
+
 def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
     extras: dict[str, Any] = dict(context.get("extras") or {})
     order_id = context.get("order_id")
@@ -48,6 +65,9 @@ def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
             "one_shipment": urls["one_shipment"],
             "split_shipments": urls["ship_available"],
         }
+    order = context.get("order")
+    if isinstance(order, dict) and "download_instructions" not in extras:
+        extras["download_instructions"] = _product_instructions(order)
     event = context.get("event")
     if event is not None:
         extras.setdefault("message", event)
@@ -70,8 +90,9 @@ def render_message(
     customer = context.get("customer") or (order or {}).get("customer")
     order_id = context.get("order_id")
     version = "preview"
+    language = templates.language_of(message.notification, payload.language, settings.default_language)
     if source is None:
-        key = (message.notification, payload.language)
+        key = (message.notification, language)
         if sources is not None and key in sources:  # one lookup per template and batch
             source, version = sources[key]
         else:
@@ -80,7 +101,7 @@ def render_message(
                 sources[key] = (source, version)
     built = rendering.build_context(
         message.notification,
-        language=payload.language,
+        language=language,
         store=settings.store_context(),
         order=order,
         customer=customer,
@@ -90,7 +111,7 @@ def render_message(
         order_url=links.order_url(order_id) if order_id else "",
         extras=_extras(message.notification, context),
     )
-    return rendering.render(message.notification, payload.language, built, source), version
+    return rendering.render(message.notification, language, built, source), version
 
 
 def compose(

@@ -9,6 +9,7 @@ from django.db import transaction
 from shopmail.mail import compose, rendering, templates
 from shopmail.mail.models import Message, Payload, TemplateVersion
 from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+from shopmail.mail.render.formatting import known_language
 from shopmail.store.models import Order, StoreSettings
 
 MAX_PART = 200_000
@@ -24,8 +25,13 @@ def check_key(notification: str, language: str) -> list[dict[str, Any]]:
     errors = []
     if notification not in NOTIFICATIONS:
         errors.append({"loc": ["path", "notification"], "msg": f"unknown notification {notification!r}"})
-    if language not in LANGUAGES:
-        errors.append({"loc": ["path", "language"], "msg": f"language must be one of {', '.join(LANGUAGES)}"})
+    if language not in LANGUAGES and not known_language(language):
+        errors.append(
+            {
+                "loc": ["path", "language"],
+                "msg": f"language must be a language code such as {', '.join(LANGUAGES)} or fr (ISO 639)",
+            }
+        )
     return errors
 
 

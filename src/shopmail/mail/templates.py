@@ -16,9 +16,12 @@ from django.db import connection
 from shopmail.db import column, table
 from shopmail.mail import rendering
 from shopmail.mail.models import TemplateVersion
+from shopmail.mail.notifications import DEFAULT_LANGUAGE, LANGUAGES
+from shopmail.mail.render.formatting import base_language
 
 _found: dict[tuple[str, str], tuple[Any, rendering.TemplateSource, str]] = {}
 _lock = threading.Lock()
+_saved: list[Any] = [None, frozenset()]  # [stamp, {(notification, language)} with a saved template]
 
 
 def _stamp() -> Any:
@@ -46,3 +49,32 @@ def current(notification: str, language: str) -> tuple[rendering.TemplateSource,
     with _lock:
         _found[key] = (stamp, source, label)
     return source, label
+
+
+def _saved_languages(stamp: Any) -> frozenset[tuple[str, str]]:
+    with _lock:
+        if _saved[0] == stamp:
+            return _saved[1]  # type: ignore[no-any-return]
+    rows = TemplateVersion.objects.filter(restored_default=False).values_list("notification", "language")
+    found = frozenset(rows.distinct())
+    with _lock:
+        _saved[0], _saved[1] = stamp, found
+    return found
+
+
+def languages() -> list[str]:
+    """The shipped languages and every language staff saved a template for."""
+    saved = {language for _, language in _saved_languages(_stamp())}
+    return [*LANGUAGES, *sorted(saved - set(LANGUAGES))]
+
+
+def language_of(notification: str, tag: str | None, store_default: str | None) -> str:
+    """The language a notification is written in for a customer (SPEC 6): the customer's, else its
+    base language (``nb-NO`` -> ``nb``), else the store's default language, else English; a
+    language counts when it ships with shopmail or staff saved this notification's template in it."""
+    saved = _saved_languages(_stamp())
+    whole = str(tag or "").strip().lower().replace("_", "-")
+    for candidate in (whole, base_language(tag), base_language(store_default)):
+        if candidate and (candidate in LANGUAGES or (notification, candidate) in saved):
+            return candidate
+    return DEFAULT_LANGUAGE

@@ -87,7 +87,8 @@ def _short_dates(before: Any, after: Any, language: str) -> tuple[str, str]:
 def describe_change(change: Mapping[str, Any], language: str, order: Mapping[str, Any] | None) -> str:
     """An order-update change in the customer's words and language."""
     language = _language(language)
-    words = _CHANGE_TEXT[language]
+    # a language staff added templates for has no sentences here yet: English ones
+    words = _CHANGE_TEXT.get(language, _CHANGE_TEXT["en"])
     rule = _str(change.get("rule"))
     before, after = change.get("before"), change.get("after")
     lines = {

@@ -14,7 +14,7 @@ import css_inline
 import inscriptis
 from markupsafe import Markup, escape
 
-from shopmail.domain.changes import effective_date, shipped_quantities
+from shopmail.domain.changes import MILESTONES, NOT_SHIPPED_KINDS, effective_date, shipped_quantities
 from shopmail.mail.notifications import Notification
 from shopmail.mail.notifications import get as get_notification
 from shopmail.mail.render.changes import describe_change
@@ -39,7 +39,10 @@ def _download(download: Any, instructions: str) -> dict[str, Any] | None:
     out = {
         "url": _url(raw.get("url")),
         "license_keys": [_str(key) for key in keys] if isinstance(keys, list | tuple) else [_str(keys)],
-        "instructions": _str(raw.get("instructions")) or instructions,
+        # the product's instructions, then the line's own (SPEC 4, order_confirmed)
+        "instructions": "\n\n".join(
+            dict.fromkeys(t for t in (instructions.strip(), _str(raw.get("instructions")).strip()) if t)
+        ),
     }
     return out if (download or instructions) else None
 
@@ -68,6 +71,7 @@ def _order_lines(
                 "delivered_quantity": _int(line.get("delivered_quantity")),
                 "shipped_quantity": shipped.get(line.get("id"), 0),
                 "backordered": bool(line.get("backordered")),
+                "kind": _str(line.get("kind")) or "physical",
                 "expected_delivery_date": _date(effective_date(line, order), language),
                 "download": _download(line.get("download"), _str(instructions.get(sku))),
             }
@@ -239,7 +243,7 @@ def _remaining(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "backordered": line["backordered"],
         }
         for line in lines
-        if line["quantity"] > line["shipped_quantity"]
+        if line["quantity"] > line["shipped_quantity"] and line["kind"] not in NOT_SHIPPED_KINDS
     ]
 
 
@@ -342,7 +346,12 @@ def build_context(
         context.update(
             order=order_context,
             shipment=shipment,
-            changes=[_change(change, language, order, lines) for change in changes],
+            # a milestone is the e-mail itself (or has its own): never listed as news in one
+            changes=[
+                _change(change, language, order, lines)
+                for change in changes
+                if _str(change.get("rule")) not in MILESTONES
+            ],
             order_url=_url(order_url),
         )
     for root in dict.fromkeys(variable.name.split(".")[0] for variable in spec.extras):

@@ -180,11 +180,12 @@ def _with_custom_message(rendered: Rendered, message: str) -> Rendered:
     message = message.strip()
     if not message:
         return rendered
-    first = message.splitlines()[0].strip()
+    first = _one_line(message.splitlines()[0])
     text, html = rendered.text, rendered.html
-    if first not in text:
-        text = f"{message}\n\n{'-' * 72}\n\n{text}"
-    if str(escape(first)) not in html:
+    # the text part is wrapped at 72 columns: a long first line is there with line breaks in it
+    if first not in _one_line(text):
+        text = _tidy_text(f"{message}\n\n{'-' * 72}\n\n{text}")
+    if str(escape(first)) not in _one_line(html):
         block = (
             '<div style="margin:0 0 16px;padding:16px;background-color:#fff8e1;border-left:4px solid #f59e0b;'
             'font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#1f2328;">'

@@ -10,20 +10,46 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from shopmail.mail.notifications import DEFAULT_LANGUAGE, LANGUAGES
 
 DEFAULT_BRAND_COLOR = "#1f6feb"
-LOCALES = {"en": "en_GB", "nb": "nb_NO", "de": "de_DE"}
+
+
+class _Locales(dict[str, str]):
+    """The Babel locale of a language: the shipped ones with their country, any other language
+    staff added templates for as itself (``fr``), English for a language Babel does not know."""
+
+    def __missing__(self, language: str) -> str:
+        return language if known_language(language) else "en_GB"
+
+
+LOCALES = _Locales({"en": "en_GB", "nb": "nb_NO", "de": "de_DE"})
+
+
+@lru_cache(maxsize=256)
+def known_language(code: str) -> bool:
+    if not re.fullmatch(r"[a-z]{2,3}", code):
+        return False
+    try:
+        Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
+
+
+def base_language(tag: str | None) -> str:
+    """The base language of a BCP 47 tag: ``nb-NO`` and ``nb_no`` are ``nb``."""
+    return re.split(r"[-_]", str(tag or "").strip().lower(), maxsplit=1)[0]
 
 
 def _language(language: str | None, fallback: str | None = None) -> str:
     for candidate in (language, fallback):
-        code = str(candidate or "").lower()[:2]
-        if code in LANGUAGES:
+        code = base_language(candidate)
+        if code in LANGUAGES or known_language(code):
             return code
     return DEFAULT_LANGUAGE
 
@@ -63,9 +89,25 @@ def _format_money(value: str, currency: str, language: str) -> str:
     if not currency:
         return format_decimal(amount, format="#,##0.00", locale=locale)
     try:
-        return format_currency(amount, currency, locale=locale)
+        return currency_spacing(format_currency(amount, currency, locale=locale))
     except Exception:  # an unknown currency code: the amount and the code as given
         return f"{format_decimal(amount, format='#,##0.00', locale=locale)} {currency}"
+
+
+_LETTERS_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)")
+_DIGIT_THEN_LETTERS = re.compile(r"(?<=\d)(?=[^\W\d_])")
+
+
+def currency_spacing(text: str) -> str:
+    """CLDR's currencySpacing, which Babel leaves out: a currency code or other letters next to
+    the digits get a no-break space (``NOK1,349.00`` is ``NOK\u00a01,349.00``); symbols such as
+    € and $ stay attached."""
+    return _DIGIT_THEN_LETTERS.sub("\u00a0", _LETTERS_THEN_DIGIT.sub("\u00a0", text))
+
+
+def money(value: Any, currency: str, language: str) -> str:
+    """An amount in the currency and the language's format (``1 349,00 kr``, ``NOK 1,349.00``)."""
+    return _money(value, currency, _language(language))
 
 
 def _money(value: Any, currency: str, language: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shopmail.mail.notifications import DEFAULT_LANGUAGE
 from shopmail.mail.notifications import get as get_notification
 from shopmail.mail.render.context import build_context
-from shopmail.mail.render.formatting import DEFAULT_BRAND_COLOR, _language
+from shopmail.mail.render.formatting import DEFAULT_BRAND_COLOR, _language, _money
 
 _SAMPLE_STORE = {
     "company_name": "Fjord & Fell",
@@ -122,7 +123,9 @@ _SAMPLE_CHANGES: tuple[dict[str, Any], ...] = (
 
 
 def _sample_order(notification: str, language: str) -> dict[str, Any]:
-    mug, socks, book, invoiced, pending, cancelled = _SAMPLE_WORDS[language]
+    mug, socks, book, invoiced, pending, cancelled = _SAMPLE_WORDS.get(
+        language, _SAMPLE_WORDS[DEFAULT_LANGUAGE]
+    )
     status, label = {
         "order_received": ("pending", pending),
         "order_cancelled": ("cancelled", cancelled),
@@ -213,7 +216,9 @@ def _sample_order(notification: str, language: str) -> dict[str, Any]:
                 "download": {
                     "url": "https://shop.example.com/downloads/d8f3c2",
                     "license_keys": ["NB7Q-4KX2-9PLM-T3WZ"],
-                    "instructions": _SAMPLE_TEXT[language]["instructions"],
+                    "instructions": _SAMPLE_TEXT.get(language, _SAMPLE_TEXT[DEFAULT_LANGUAGE])[
+                        "instructions"
+                    ],
                 },
             },
         ],
@@ -233,7 +238,7 @@ _SAMPLE_CUSTOMER = {
 
 
 def _sample_extras(notification: str, language: str) -> dict[str, Any]:
-    words = _SAMPLE_TEXT[language]
+    words = _SAMPLE_TEXT.get(language, _SAMPLE_TEXT[DEFAULT_LANGUAGE])
     base = "https://shop.example.com"
     return {
         "reset_url": f"{base}/account/reset/Mw/c4t-9f2e1b7a",
@@ -278,6 +283,7 @@ def _sample_extras(notification: str, language: str) -> dict[str, Any]:
             "audience": "Hikers in Norway, 40,000 monthly readers",
         },
         "newsletter": {"subject": words["newsletter"], "html": words["newsletter_html"]},
+        "refund": {"id": "r-1", "amount": _money("10.00", "EUR", language), "reason": "", "full": False},
     }
 
 

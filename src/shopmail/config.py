@@ -15,6 +15,19 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """The delivery worker's timings (seconds), from ``SHOPMAIL_CLAIM_TIMEOUT`` and
+    ``SHOPMAIL_RETRY_*``. Read when a worker starts (not frozen into settings), so a test or a
+    restart with other values gets them."""
+
+    claim_timeout: float = 300.0
+    retry_initial: float = 10.0  # order and staff mail: the first retry within ~10 s
+    retry_initial_bulk: float = 60.0  # newsletters may wait longer
+    retry_max: float = 3600.0
+    retry_lifetime: float = 3 * 86400.0
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     database_url: str | None
@@ -22,6 +35,7 @@ class Config:
     smtp_url: str | None
     base_url: str
     debug: bool
+    delivery: Delivery = Delivery()
     trusted_proxies: tuple[str, ...] = ()
 
     @property
@@ -52,6 +66,32 @@ def _secret_key(data_dir: Path) -> str:
             os.link(tmp, path)  # the first process to start wins; others read its key
         tmp.unlink(missing_ok=True)
         return path.read_text().strip()
+
+
+def _seconds(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not value >= minimum or value != value or value == float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds of at least {minimum:g}, not {raw!r}")
+    return value
+
+
+def delivery() -> Delivery:
+    """The worker's timings from the environment (validated; ConfigError says which is wrong)."""
+    initial = _seconds("SHOPMAIL_RETRY_INITIAL", Delivery.retry_initial, 0.001)
+    bulk = _seconds("SHOPMAIL_RETRY_INITIAL_BULK", max(initial, Delivery.retry_initial_bulk), 0.001)
+    return Delivery(
+        claim_timeout=_seconds("SHOPMAIL_CLAIM_TIMEOUT", Delivery.claim_timeout),
+        retry_initial=initial,
+        retry_initial_bulk=bulk,
+        retry_max=max(initial, bulk, _seconds("SHOPMAIL_RETRY_MAX", Delivery.retry_max, 0.001)),
+        retry_lifetime=_seconds("SHOPMAIL_RETRY_LIFETIME", Delivery.retry_lifetime, 0.001),
+    )
 
 
 def load() -> Config:

@@ -81,6 +81,9 @@ TEMPLATES = [
 
 if CONFIG.uses_postgres:
     DATABASES = {"default": dj_database_url.parse(CONFIG.database_url or "", conn_max_age=60)}
+    # a kept connection is checked before a request reuses it: after a PostgreSQL restart the
+    # first request on each thread reconnects instead of answering 500 (issue 18)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     _path = str(DATA_DIR / "shopmail.sqlite3")
     if CONFIG.database_url:

@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["Outcome", "RetryPolicy", "classify"]
+__all__ = ["Backoff", "Outcome", "RetryPolicy", "Schedule", "classify", "transport_down"]
 
 
 class Outcome(enum.StrEnum):
@@ -107,3 +107,41 @@ class RetryPolicy:
         if first_attempt_at.tzinfo is None or now.tzinfo is None:
             raise ValueError("datetimes must be timezone-aware")
         return now - first_attempt_at >= self.lifetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Which back-off a message gets: order and staff mail (a customer waiting for it) retries
+    first after ~10 s, doubling from there; bulk mail (newsletters) may wait a minute."""
+
+    urgent: RetryPolicy = RetryPolicy(initial=timedelta(seconds=10))
+    bulk: RetryPolicy = RetryPolicy(initial=timedelta(seconds=60))
+
+    def policy(self, *, bulk: bool) -> RetryPolicy:
+        return self.bulk if bulk else self.urgent
+
+
+def transport_down(outcome: Outcome, code: int | None) -> bool:
+    """A deferral that says the server (or the way to it) is down, not that this one message
+    must wait: no reply at all (refused, dropped, timed out) or 421 "service not available".
+    A 4xx for one recipient (greylisting, a full mailbox) is not."""
+    return outcome == Outcome.DEFER and (code is None or code == 421)
+
+
+@dataclass
+class Backoff:
+    """The worker's own wait after an error of its database: 0.5 s, doubling, capped at
+    ``cap`` (30 s), back to the start after a success. Plain state, no clock: the caller sleeps."""
+
+    first: float = 0.5
+    cap: float = 30.0
+    failures: int = 0
+
+    def next(self) -> float:
+        """The wait after one more failure in a row."""
+        self.failures += 1
+        steps = min(self.failures - 1, 32)
+        return min(self.first * 2.0**steps, self.cap)
+
+    def reset(self) -> None:
+        self.failures = 0

@@ -14,6 +14,7 @@ class Status(models.TextChoices):
     FAILED = "failed"
     CANCELLED = "cancelled"
     HELD = "held"
+    BOUNCED = "bounced"  # accepted, then reported undeliverable (SPEC section 9)
 
 
 class Priority(models.IntegerChoices):
@@ -93,3 +94,30 @@ class TemplateVersion(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [models.Index(fields=("notification", "language", "created_at"), name="mail_tpl_idx")]
+
+
+class WorkerBeat(models.Model):
+    """A delivery worker's heartbeat: who it is, that it is alive, what it did, its last error.
+
+    Written by the worker every few seconds (and at once after an error it got over); read by
+    ``/healthz``, ``/metrics`` and the dashboard, which may run in other processes: what a worker
+    is doing lives here, never in a module global (DESIGN "Layers").
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    transport = models.CharField(max_length=20, blank=True, default="")
+    sent = models.BigIntegerField(default=0)
+    deferred = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+    config_error = models.TextField(blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-seen_at", "worker_id")

@@ -11,11 +11,21 @@
   sent that the server did not accept. A crash between the reply and the write means the
   message is sent again later with the same Message-ID and bytes (at-least-once).
 * A message whose template cannot render is ``held`` with the reason and never blocks others.
+* The worker never dies of its database (ADR 0005): an error in a claim, a prepare or an outcome
+  write is logged with its reason, the worker backs off (0.5 s doubling to 30 s), reconnects and
+  first writes the outcomes it still holds in memory, then gives back what it had claimed and
+  not sent. Accepted messages are also appended to a journal file before their outcome is
+  written, so a successor on the same host (the same process restarted, a team member started
+  again) marks them sent instead of sending them again after ``kill -9``, and takes over the
+  dead worker's claims at once instead of after the claim timeout.
+* Each worker writes a heartbeat row (``WorkerBeat``) every few seconds: ``/healthz``,
+  ``/metrics`` and the dashboard read those, in whatever process they run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -26,18 +36,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
+from django.db import Error as DatabaseError
 from django.db import close_old_connections, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from shopmail import config
 from shopmail.db import column, db_value, fast_update, insert_rows, int_list, raw_rows, table, with_pks
 from shopmail.domain import mime
-from shopmail.domain.retry import Outcome, RetryPolicy
+from shopmail.domain.retry import Backoff, Outcome, RetryPolicy, Schedule, transport_down
 from shopmail.mail import compose as compose_mod
-from shopmail.mail.models import Attempt, Message, Payload, Status
+from shopmail.mail.models import Attempt, Message, Payload, Priority, Status, WorkerBeat
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
 from shopmail.mail.wakeup import WAKE, Listener
 from shopmail.store import feed
@@ -47,18 +60,32 @@ log = logging.getLogger("shopmail.worker")
 T = TypeVar("T")
 
 
+BEAT_EVERY = 5.0  # seconds between two heartbeats of a worker
+LOOK_FOR_DEAD_EVERY = 60.0  # seconds between two looks for dead workers' claims on this host
+_LIVE: set[str] = set()  # the workers running in this process (never taken over as "dead")
+
+
 def claim_timeout() -> dt.timedelta:
-    return dt.timedelta(seconds=float(os.environ.get("SHOPMAIL_CLAIM_TIMEOUT", "300")))
+    return dt.timedelta(seconds=config.delivery().claim_timeout)
+
+
+def retry_schedule(timings: config.Delivery | None = None) -> Schedule:
+    """Back-off for order and staff mail (first retry ~10 s) and for newsletters (~60 s)."""
+    timings = timings or config.delivery()
+
+    def policy(initial: float) -> RetryPolicy:
+        return RetryPolicy(
+            initial=dt.timedelta(seconds=initial),
+            lifetime=dt.timedelta(seconds=timings.retry_lifetime),
+            max_delay=dt.timedelta(seconds=max(initial, timings.retry_max)),
+        )
+
+    return Schedule(urgent=policy(timings.retry_initial), bulk=policy(timings.retry_initial_bulk))
 
 
 def retry_policy() -> RetryPolicy:
-    lifetime = float(os.environ.get("SHOPMAIL_RETRY_LIFETIME", str(3 * 86400)))
-    initial = float(os.environ.get("SHOPMAIL_RETRY_INITIAL", "60"))
-    return RetryPolicy(
-        initial=dt.timedelta(seconds=initial),
-        lifetime=dt.timedelta(seconds=lifetime),
-        max_delay=dt.timedelta(seconds=max(initial, float(os.environ.get("SHOPMAIL_RETRY_MAX", "3600")))),
-    )
+    """The back-off of order and staff mail."""
+    return retry_schedule().urgent
 
 
 def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
@@ -194,7 +221,7 @@ def renew(ids: Sequence[int], worker_id: str) -> set[int]:
         return set(mine.values_list("pk", flat=True))
 
 
-def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -> dict[str, int]:
+def record(results: Sequence[SendResult], worker_id: str, schedule: Schedule) -> dict[str, int]:
     """Write each outcome (after the server's reply) and the attempt log.
 
     A message another worker took over meanwhile keeps the status that worker gives it; only
@@ -216,7 +243,7 @@ def record(results: Sequence[SendResult], worker_id: str, policy: RetryPolicy) -
         )
         mine = set(sent) | {message.pk for message in unsent}
         if unsent:
-            _record_unsent(unsent, by_id, now, policy, tally)
+            _record_unsent(unsent, by_id, now, schedule, tally)
         for pk, result in by_id.items():
             reply = result.reply[:4000]
             if pk not in mine:
@@ -269,13 +296,14 @@ def _record_unsent(
     messages: Sequence[Message],
     by_id: dict[int, SendResult],
     now: dt.datetime,
-    policy: RetryPolicy,
+    schedule: Schedule,
     tally: dict[str, int],
 ) -> None:
     """Deferred and failed messages (still held by this worker), one by one (rare: each has
     its own due time and reply)."""
     for message in messages:
         result = by_id[message.pk]
+        policy = schedule.policy(bulk=message.priority >= Priority.BULK)
         message.attempts += 1
         message.claimed_by, message.claimed_until = "", None
         reply = result.reply[:4000]
@@ -337,22 +365,178 @@ def release_now(ids: Sequence[int], worker_id: str) -> None:
     held(ids, worker_id).update(status=Status.QUEUED, claimed_by="", claimed_until=None)
 
 
+def release_mine(worker_id: str, keep: Sequence[int] = ()) -> int:
+    """Give back every message this worker still holds but has not sent (after an error of
+    its database: what it claimed or prepared was never on the wire), due at once."""
+    mine = Message.objects.filter(claimed_by=worker_id, status=Status.SENDING)
+    if keep:
+        mine = mine.exclude(pk__in=list(keep))
+    return mine.update(status=Status.QUEUED, claimed_by="", claimed_until=None)
+
+
+def bring_forward() -> int:
+    """The server accepts mail again after an outage: every deferred message is due now, in the
+    order it was queued (its due time becomes its creation time, oldest first in the claim)."""
+    now = timezone.now()
+    return Message.objects.filter(status=Status.DEFERRED, due_at__gt=now).update(due_at=F("created_at"))
+
+
 def _close_connection() -> None:
-    close_old_connections()
-    connection.close()  # looked up here, in the worker's database thread
+    with contextlib.suppress(Exception):  # a connection the server dropped may fail to close
+        close_old_connections()
+    with contextlib.suppress(Exception):
+        connection.close()  # looked up here, in the worker's database thread
+
+
+# -- the journal: what the server accepted, before the database has it -------------------------
+
+
+def journal_dir() -> Path:
+    return Path(django_settings.DATA_DIR) / "worker-journal"
+
+
+def journal_path(worker_id: str) -> Path:
+    return journal_dir() / (worker_id.replace("/", "_").replace(":", "_") + ".sent")
+
+
+class Journal:
+    """An append-only file of the ids the server accepted, written (one ``write``) as soon as
+    a chunk's replies are in, before the outcome is written to the database. It survives the
+    process (``kill -9``: the kernel has the bytes); a successor on this host reads it and marks
+    those messages sent instead of sending them again. Emptied whenever every outcome is written.
+    Best effort: a journal that cannot be written (a full disk) is skipped."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.path = journal_path(worker_id)
+        self._fd: int | None = None
+
+    def add(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.write(self._fd, ("\n".join(keys) + "\n").encode())
+        except OSError as exc:
+            log.warning("worker journal not written (%s); a crash now may send these again", exc)
+
+    def clear(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+
+
+def read_journal(worker_id: str) -> list[int]:
+    try:
+        text = journal_path(worker_id).read_text()
+    except OSError:
+        return []
+    return [int(line) for line in text.split() if line.isdigit()]
+
+
+# -- heartbeats and dead predecessors -----------------------------------------------------------
+
+
+def _parse_worker_id(worker_id: str) -> tuple[str, int] | None:
+    """(host, pid) of a worker id ``host:pid:random``."""
+    parts = worker_id.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_dead(worker_id: str, host: str) -> bool:
+    """A worker of this host whose process is gone: its pid does not exist, or it is this very
+    process's pid (a restarted process often gets the same pid in a container) and the worker
+    is not one of this process's own."""
+    parsed = _parse_worker_id(worker_id)
+    if parsed is None or parsed[0] != host or worker_id in _LIVE:
+        return False
+    return parsed[1] == os.getpid() or not _pid_alive(parsed[1])
+
+
+def take_over_dead(host: str, by: str) -> dict[str, int]:
+    """Take over the claims of this host's dead workers at once (not after the claim timeout):
+    what their journal says the server accepted is marked sent, the rest is due again now.
+    Returns counts: ``workers``, ``sent`` (from journals), ``released``."""
+    counts = {"workers": 0, "sent": 0, "released": 0}
+    holders = set(
+        Message.objects.filter(status=Status.SENDING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    holders |= set(
+        WorkerBeat.objects.filter(host=host, stopped_at__isnull=True).values_list("worker_id", flat=True)
+    )
+    if journal_dir().is_dir():
+        prefix = journal_path(f"{host}:0:x").name.rsplit("_", 2)[0] + "_"
+        for path in journal_dir().glob(prefix + "*.sent"):
+            pid, _, rest = path.name[len(prefix) :].partition("_")
+            holders.add(f"{host}:{pid}:{rest.removesuffix('.sent')}")
+    now = timezone.now()
+    for holder in sorted(holders):
+        if not is_dead(holder, host):
+            continue
+        counts["workers"] += 1
+        accepted = read_journal(holder)
+        with transaction.atomic():
+            sent: list[int] = []
+            if accepted:
+                sent = _mark_sent(accepted, holder, now)
+                insert_rows(
+                    Attempt,
+                    ["message", "at", "outcome", "code", "reply", "worker"],
+                    [
+                        (pk, db_value(Attempt, "at", now), str(Outcome.SENT), None,
+                         f"accepted before worker {holder} died (its journal); not sent again", by)
+                        for pk in sent
+                    ],
+                )  # fmt: skip
+            released = release_mine(holder)
+            WorkerBeat.objects.filter(worker_id=holder, stopped_at__isnull=True).update(
+                stopped_at=now,
+                last_error=f"process ended without stopping; taken over by {by}",
+                last_error_at=now,
+            )
+        counts["sent"] += len(sent)
+        counts["released"] += released
+        with contextlib.suppress(OSError):
+            journal_path(holder).unlink(missing_ok=True)
+        log.warning(
+            "worker %s died: %s accepted message(s) marked sent from its journal, %s claimed given back",
+            holder,
+            len(sent),
+            released,
+            extra={"worker": holder},
+        )
+    return counts
 
 
 @dataclass
-class WorkerState:
-    """What the worker is doing, for `/metrics`, the dashboard and logs."""
-
-    worker_id: str = ""
-    transport: str = ""
-    config_error: str = ""
-    totals: dict[str, int] = field(default_factory=lambda: {"sent": 0, "deferred": 0, "failed": 0, "held": 0})
-
-
-STATE = WorkerState()
+class Totals:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    held: int = 0
 
 
 class Worker:
@@ -375,10 +559,15 @@ class Worker:
         # outcomes of the previous batch still being written: waited for at the end of the next
         # batch (not of their own, which left every connection idle for the last write)
         self._writing: list[asyncio.Future[None]] = []
+        self._inflight: set[asyncio.Future[None]] = set()  # every outcome write not finished yet
+        self._unwritten: dict[str, SendResult] = {}  # outcomes whose write failed: written first
         self.poll = poll
         self.stop = stop or threading.Event()
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.policy = retry_policy()
+        self.host = socket.gethostname()
+        self.worker_id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.timings = config.delivery()
+        self.schedule = retry_schedule(self.timings)
+        self.policy = self.schedule.urgent
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmail-db")
         # a second connection reads and composes the next batch while the first one writes
         # outcomes: the database's own work (reading the stored bytes) runs without the GIL
@@ -386,7 +575,19 @@ class Worker:
         self._transport: Transport | None = None
         self._transport_config: dict[str, Any] | None = None
         self._listener = Listener(self.stop)  # woken between looks when mail is queued (mail.wakeup)
-        STATE.worker_id = self.worker_id
+        self._journal = Journal(self.worker_id)
+        self._backoff = Backoff(first=0.5, cap=30.0)
+        self._broken = False  # a database error happened: recover before the next claim
+        self._down = False  # the transport's server looked down: bring mail forward when it is back
+        self.totals = Totals()
+        self.transport_kind = ""
+        self.config_error = ""
+        self.last_error = ""
+        self._last_error_at: dt.datetime | None = None
+        self._error_written = True
+        self._started_at = timezone.now()
+        self._beat_at = 0.0
+        self._looked_at = 0.0
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run on the writing connection's thread."""
@@ -405,7 +606,7 @@ class Worker:
                 await self._transport.close()
             self._transport = make_transport(config, django_settings.DATA_DIR)
             self._transport_config = config
-            STATE.transport = str(config.get("kind"))
+            self.transport_kind = str(config.get("kind"))
         return self._transport
 
     def _claim(self) -> tuple[StoreSettings, list[int], float]:
@@ -429,16 +630,18 @@ class Worker:
         before the worker sleeps or stops.
         """
         if self._next is not None:
-            taken = await self._next
-            self._next = None
+            next_, self._next = self._next, None
+            taken = await next_
         else:
             taken = await self._take()
         store, ids, prepared, leased_at = taken.store, taken.ids, taken.prepared, taken.leased_at
         if not ids:
             await self._written()
+            if not self._inflight and not self._unwritten:
+                self._journal.clear()  # every accepted message's outcome is in the database
             return 0
         half_lease = claim_timeout().total_seconds() / 2
-        STATE.totals["held"] += prepared.held
+        self.totals.held += prepared.held
         if not prepared.envelopes:
             return len(ids)
         self._next = asyncio.ensure_future(self._take())
@@ -478,7 +681,7 @@ class Worker:
             attempted.update(r.key for r in done)
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, str(exc), self.worker_id)
-            STATE.config_error = str(exc)
+            self.config_error = str(exc)
             log.error("transport configuration error, messages stay queued: %s", exc)
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
@@ -486,11 +689,11 @@ class Worker:
             await asyncio.gather(*writes)
             untouched = [int(e.key) for e in prepared.envelopes if e.key not in attempted]
             await self._in_db(release, untouched, f"transport: {exc}", self.worker_id)
-            STATE.config_error = str(exc)
+            self.config_error = str(exc)
             log.error("transport could not be set up, messages stay queued: %s", exc)
             await asyncio.sleep(min(5.0, self.poll * 10))
             return len(ids)
-        STATE.config_error = ""
+        self.config_error = ""
         return len(ids)
 
     async def _written(self, writes: list[asyncio.Future[None]] | None = None) -> None:
@@ -501,16 +704,41 @@ class Worker:
 
     def _record(self, results: Sequence[SendResult]) -> asyncio.Future[None]:
         """Write the outcomes on the writing thread, handed to it now: any later database call
-        of this worker (a lease renewal above all) sees them written."""
-        written = asyncio.get_running_loop().run_in_executor(
-            self._db, record, results, self.worker_id, self.policy
-        )
-        return asyncio.ensure_future(self._counted(written))
+        of this worker (a lease renewal above all) sees them written.
 
-    @staticmethod
-    async def _counted(written: asyncio.Future[dict[str, int]]) -> None:
-        for key, count in (await written).items():
-            STATE.totals[key] += count
+        The accepted ones go to the journal first. A write that fails keeps its outcomes in
+        memory (written again, first thing, after the worker has reconnected)."""
+        self._journal.add([r.key for r in results if r.outcome == Outcome.SENT])
+        bring = False
+        if any(r.outcome == Outcome.SENT for r in results):
+            bring, self._down = self._down, False
+        elif any(transport_down(r.outcome, r.code) for r in results):
+            self._down = True
+        written = asyncio.get_running_loop().run_in_executor(
+            self._db, record, results, self.worker_id, self.schedule
+        )
+        future = asyncio.ensure_future(self._counted(written, results, bring))
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return future
+
+    async def _counted(
+        self, written: asyncio.Future[dict[str, int]], results: Sequence[SendResult], bring: bool
+    ) -> None:
+        try:
+            tally = await written
+        except BaseException:
+            for result in results:
+                self._unwritten[result.key] = result
+            raise
+        for key, count in tally.items():
+            setattr(self.totals, key, getattr(self.totals, key) + count)
+        if bring:
+            forward = await self._in_db(bring_forward)
+            if forward:
+                log.info(
+                    "the transport accepts mail again: %s deferred message(s) due now, oldest first", forward
+                )
 
     async def _give_back_next(self) -> None:
         """Stopping: the batch claimed ahead goes back to the queue untouched."""
@@ -521,11 +749,98 @@ class Worker:
         if ids:
             await self._in_db(release_now, ids, self.worker_id)
 
+    # -- heartbeat, errors and recovery ---------------------------------------------------------
+
+    def _beat(self, stopping: bool = False) -> None:
+        now = timezone.now()
+        values: dict[str, Any] = {
+            "host": self.host,
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "seen_at": now,
+            "transport": self.transport_kind[:20],
+            "sent": self.totals.sent,
+            "deferred": self.totals.deferred,
+            "failed": self.totals.failed,
+            "held": self.totals.held,
+            "config_error": self.config_error[:2000],
+            "stopped_at": now if stopping else None,
+        }
+        if not self._error_written:
+            values.update(last_error=self.last_error[:2000], last_error_at=self._last_error_at)
+        WorkerBeat.objects.update_or_create(worker_id=self.worker_id, defaults=values)
+        self._error_written = True
+
+    async def _housekeeping(self, force: bool = False) -> None:
+        """The heartbeat every few seconds; a look for dead workers' claims now and then."""
+        now = time.monotonic()
+        if force or now - self._looked_at >= LOOK_FOR_DEAD_EVERY:
+            self._looked_at = now
+            await self._in_db(take_over_dead, self.host, self.worker_id)
+        if force or now - self._beat_at >= BEAT_EVERY or not self._error_written:
+            self._beat_at = now
+            await self._in_db(self._beat)
+
+    async def _after_error(self, exc: BaseException) -> None:
+        """Log the error with its reason, wait for what is in flight, drop the connections and
+        back off (growing, at most 30 s); recovery runs before the next claim."""
+        delay = self._backoff.next()
+        reason = f"{type(exc).__name__}: {str(exc).strip()}"[:2000]
+        self.last_error, self._last_error_at, self._error_written = reason, timezone.now(), False
+        database = isinstance(exc, DatabaseError)
+        log.error(
+            "worker %s: %s error, retrying in %.1f s: %s",
+            self.worker_id,
+            "database" if database else "unexpected",
+            delay,
+            reason,
+            exc_info=None if database else exc,
+            extra={"reason": reason, "retry_in": delay},
+        )
+        pending: list[asyncio.Future[Any]] = [*self._writing, *self._inflight]
+        if self._next is not None:
+            pending.append(self._next)
+        self._next, self._writing = None, []
+        await asyncio.gather(*pending, return_exceptions=True)  # nothing of ours is still running
+        await asyncio.gather(self._in_db(_close_connection), self._in_reader(_close_connection))
+        self._broken = True
+        await asyncio.get_running_loop().run_in_executor(None, self.stop.wait, delay)
+
+    async def _recover(self) -> None:
+        """After an error: write the outcomes still in memory, then give back every message
+        still claimed and not sent (it goes out again with its stored bytes and Message-ID)."""
+        if self._unwritten:
+            results = list(self._unwritten.values())
+            tally = await self._in_db(record, results, self.worker_id, self.schedule)
+            self._unwritten.clear()
+            for key, count in tally.items():
+                setattr(self.totals, key, getattr(self.totals, key) + count)
+            log.info("worker %s: %s outcome(s) written after reconnecting", self.worker_id, len(results))
+        released = await self._in_db(release_mine, self.worker_id)
+        if released:
+            log.info("worker %s: %s claimed message(s) given back after an error", self.worker_id, released)
+        self._broken = False
+        await self._housekeeping(force=True)
+        log.info("worker %s: database reachable again, carrying on", self.worker_id)
+
     async def run(self, once: bool = False) -> None:
+        """Deliver until ``stop`` is set (or, ``once``, until nothing is due). An error does not
+        end the worker (only ``once`` raises it): see :meth:`_after_error`."""
         log.info("worker %s started", self.worker_id)
+        _LIVE.add(self.worker_id)
         try:
             while not self.stop.is_set():
-                claimed = await self.run_once()
+                try:
+                    if self._broken or self._unwritten:
+                        await self._recover()
+                    await self._housekeeping()
+                    claimed = await self.run_once()
+                    self._backoff.reset()
+                except Exception as exc:
+                    if once:
+                        raise
+                    await self._after_error(exc)
+                    continue
                 if claimed:
                     continue
                 if once:
@@ -533,8 +848,23 @@ class Worker:
                 await asyncio.get_running_loop().run_in_executor(None, self._listener.wait, self.poll)
                 WAKE.clear()
         finally:
+            await self._stopping()
+
+    async def _stopping(self) -> None:
+        try:
             await self._written()
+            await asyncio.gather(*self._inflight, return_exceptions=True)
             await self._give_back_next()
+            if self._unwritten:
+                await self._in_db(record, list(self._unwritten.values()), self.worker_id, self.schedule)
+                self._unwritten.clear()
+            await self._in_db(release_mine, self.worker_id)
+            await self._in_db(self._beat, True)
+            self._journal.close()  # every outcome is written: nothing for a successor to read
+        except Exception as exc:  # the database is gone: a successor reads the journal
+            log.error("worker %s stopped without writing everything: %s", self.worker_id, exc)
+        finally:
+            _LIVE.discard(self.worker_id)
             if self._transport is not None:
                 await self._transport.close()
             await asyncio.gather(self._in_db(_close_connection), self._in_reader(_close_connection))
@@ -545,10 +875,16 @@ class Worker:
 
 
 def run_in_thread(stop: threading.Event, concurrency: int = 4) -> threading.Thread:
-    """The worker inside `shopmail serve`: its own thread and event loop."""
+    """The worker inside `shopmail serve`: its own thread and event loop. It does not end on an
+    error (it backs off and carries on); should it end anyway, it is started again."""
 
     def target() -> None:
-        asyncio.run(Worker(concurrency=concurrency, stop=stop).run())
+        while not stop.is_set():
+            try:
+                asyncio.run(Worker(concurrency=concurrency, stop=stop).run())
+            except Exception:
+                log.exception("the delivery worker ended with an error; starting another in 5 s")
+                stop.wait(5.0)
 
     thread = threading.Thread(target=target, name="shopmail-worker", daemon=True)
     thread.start()

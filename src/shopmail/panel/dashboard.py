@@ -11,13 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from shopmail.mail.models import Attempt, Message, Status
-from shopmail.mail.worker import STATE
+from shopmail.mail.health import SEEN_WITHIN
+from shopmail.mail.models import Attempt, Message, Status, WorkerBeat
 from shopmail.panel import chart
 from shopmail.panel.access import staff_required
 from shopmail.store.models import StoreSettings
 
 STALE_QUEUE = dt.timedelta(minutes=5)
+SHOWN_FOR = dt.timedelta(days=1)  # a worker that stopped is listed for a day
 
 
 def transport_summary(transport: dict[str, Any]) -> list[tuple[str, str]]:
@@ -40,16 +41,28 @@ def transport_summary(transport: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def worker_status() -> dict[str, Any]:
+    """The delivery workers from their heartbeat rows (``WorkerBeat``), in whatever process or
+    machine they run: alive (seen within 30 s), stopped, or silent (gone without stopping)."""
     now = timezone.now()
     last = Attempt.objects.order_by("-at").values("at", "outcome", "worker").first()
     oldest_due = Message.objects.filter(status=Status.QUEUED, due_at__lte=now).aggregate(at=Min("due_at"))[
         "at"
     ]
+    workers: list[dict[str, Any]] = []
+    for beat in WorkerBeat.objects.filter(seen_at__gte=now - SHOWN_FOR).order_by("-seen_at")[:20]:
+        alive = beat.stopped_at is None and now - beat.seen_at <= SEEN_WITHIN
+        workers.append(
+            {
+                "beat": beat,
+                "state": "running" if alive else ("stopped" if beat.stopped_at else "silent"),
+                "alive": alive,
+            }
+        )
+    config_errors = [w["beat"].config_error for w in workers if w["alive"] and w["beat"].config_error]
     return {
-        "in_process": bool(STATE.worker_id),
-        "worker_id": STATE.worker_id,
-        "config_error": STATE.config_error,
-        "totals": dict(STATE.totals),
+        "workers": workers,
+        "running": sum(1 for w in workers if w["alive"]),
+        "config_error": config_errors[0] if config_errors else "",
         "last_attempt": last,
         "oldest_due": oldest_due,
         "stuck": oldest_due is not None and now - oldest_due > STALE_QUEUE,

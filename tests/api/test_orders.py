@@ -271,7 +271,10 @@ def test_settings_roundtrip_and_secrets_write_only(api):
     assert body["admin_email"] == "boss@shop.test" and body["rules"]["picked"] is False
     assert "password" not in body["transport"] and body["transport"]["password_set"] is True
     assert b"s3cret" not in api.get("/settings").content
-    assert StoreSettings.load().transport["password"] == "s3cret"
+    from shopmail.core import secretbox
+
+    stored = StoreSettings.load().transport["password"]
+    assert stored.startswith("sealed:") and secretbox.unseal(stored) == "s3cret"
     bad = api.patch("/settings", {"rules": {"nope": True}, "admin_email": "x", "default_language": "english"})
     assert bad.status_code == 422
     assert len(bad.json()["detail"]) == 3

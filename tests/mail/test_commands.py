@@ -47,8 +47,11 @@ def test_smtp_url_seeds_the_transport_on_first_start(db, settings):
     transport = StoreSettings.load().transport
     assert transport["kind"] == "smtp" and transport["host"] == "mail.example.com"
     assert (
-        transport["port"] == 2525 and transport["password"] == "p@ss" and transport["security"] == "starttls"
+        transport["port"] == 2525 and transport["security"] == "starttls"
     )
+    from shopmail.core import secretbox
+
+    assert transport["password"].startswith("sealed:") and secretbox.unseal(transport["password"]) == "p@ss"
 
 
 def test_worker_refuses_fewer_than_one_process(db):

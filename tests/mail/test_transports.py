@@ -587,7 +587,7 @@ def test_bad_url_error_does_not_show_the_password():
     assert "hunter2" not in str(caught.value)
 
 
-def test_make_transport(tmp_path):
+def test_make_transport(tmp_path, monkeypatch):
     smtp = make_transport({"kind": "smtp", "url": "smtp://u:p@mx.example.com", "pool_size": 2}, tmp_path)
     assert isinstance(smtp, SmtpTransport)
     assert (smtp.host, smtp.port, smtp.security, smtp.username, smtp.pool_size) == (
@@ -600,9 +600,10 @@ def test_make_transport(tmp_path):
     plain = make_transport({"kind": "smtp", "host": "localhost", "security": "none"}, tmp_path)
     assert isinstance(plain, SmtpTransport)
     assert plain.port == 25
-    sendmail = make_transport({"kind": "sendmail", "path": "/opt/bin/sendmail"}, tmp_path)
+    monkeypatch.setenv("SHOPMAIL_SENDMAIL", "/opt/bin/sendmail")
+    sendmail = make_transport({"kind": "sendmail", "path": "/bin/rm"}, tmp_path)  # a stored path: ignored
     assert isinstance(sendmail, SendmailTransport)
-    assert sendmail.path == "/opt/bin/sendmail"
+    assert sendmail.path == "/opt/bin/sendmail"  # only the environment names the program
     capture = make_transport({"kind": "capture"}, tmp_path)
     assert isinstance(capture, CaptureTransport)
     assert capture.directory == tmp_path / "captured-mail"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shopmail.core import secretbox
 from shopmail.store.models import StoreSettings
 
 pytestmark = pytest.mark.django_db
@@ -57,20 +58,20 @@ def test_smtp_password_is_write_only(staff):
     response = staff.post("/admin/settings/transport/", {**form, "username": "shop", "password": "s3cret-pw"})
     assert response.status_code == 302
     transport = StoreSettings.load().transport
+    assert secretbox.unseal(transport.pop("password")) == "s3cret-pw"  # sealed at rest
     assert transport == {
         "kind": "smtp",
         "host": "mail.example.com",
         "port": 2525,
         "security": "starttls",
         "username": "shop",
-        "password": "s3cret-pw",
     }
     page = staff.get("/admin/settings/").content.decode()
     assert "s3cret-pw" not in page and "A password is stored" in page and 'value="mail.example.com"' in page
     staff.post("/admin/settings/transport/", {**form, "username": "shop", "password": ""})
-    assert StoreSettings.load().transport["password"] == "s3cret-pw"  # kept
+    assert secretbox.unseal(StoreSettings.load().transport["password"]) == "s3cret-pw"  # kept
     staff.post("/admin/settings/transport/", {**form, "username": "shop", "clear_password": "on"})
-    assert StoreSettings.load().transport["password"] == ""
+    assert "password" not in StoreSettings.load().transport
 
 
 def test_transport_can_be_switched_and_bad_values_are_refused(staff):

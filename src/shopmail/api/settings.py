@@ -9,6 +9,7 @@ from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmail.api.base import body_schema, json_body, json_response
+from shopmail.core import secretbox
 from shopmail.domain.changes import RULES
 from shopmail.domain.snapshot import Email, Instant
 from shopmail.store.ingest import Rejected, pydantic_errors
@@ -28,7 +29,7 @@ class TransportIn(BaseModel):
     password: Annotated[str, Field(max_length=500)] | None = None
     timeout: Annotated[float, Field(gt=0, le=600)] | None = None
     pool_size: Annotated[int, Field(ge=1, le=64)] | None = None
-    path: Annotated[str, Field(max_length=500, pattern=r"^/[^\x00]*$")] | None = None
+    # no "path": the sendmail program comes only from SHOPMAIL_SENDMAIL (SPEC section 1)
 
 
 class SettingsPatch(BaseModel):
@@ -96,13 +97,39 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
         if name in ("notifications", "rules"):
             value = {**getattr(settings, name), **value}
         elif name == "transport":
-            old = settings.transport
-            value = {k: v for k, v in value.items() if v is not None}
-            if value["kind"] == old.get("kind") == "smtp" and "password" not in value and old.get("password"):
-                value["password"] = old["password"]  # write-only: keep the stored one unless replaced
+            value = transport_value(settings.transport, value)
         setattr(settings, name, value)
     settings.save()
     return settings
+
+
+def transport_value(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The transport to store: the password sealed; the stored one kept only for the same server.
+
+    The password is write-only. Left out, the stored one is kept as long as the host and the
+    username stay the same; a changed host or username drops it (it must not go to another
+    server), unless a new one is given. An empty password removes it.
+    """
+    value = {k: v for k, v in new.items() if v is not None}
+    password = value.pop("password", None)
+    if value["kind"] != "smtp":
+        return value
+    if password:
+        value["password"] = secretbox.seal(password)
+    elif password is None and old.get("password") and same_smtp_account(old, value):
+        value["password"] = old["password"]
+    return value
+
+
+def same_smtp_account(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    def norm(host: object) -> str:
+        return str(host or "").strip().rstrip(".").lower()
+
+    return (
+        old.get("kind") == "smtp"
+        and norm(old.get("host")) == norm(new.get("host"))
+        and (old.get("username") or None) == (new.get("username") or None)
+    )
 
 
 @router.get("/settings", summary="Store settings")

@@ -19,6 +19,7 @@ from shopmail.api.settings import apply_patch
 from shopmail.mail import testmail
 from shopmail.mail.transports import TransportConfigError
 from shopmail.mail.transports.detect import Detection, detect
+from shopmail.mail.transports.sendmail import configured_path
 from shopmail.panel.access import staff_required
 from shopmail.panel.dashboard import transport_summary, worker_status
 from shopmail.panel.forms import StoreForm, TestMailForm, TransportForm
@@ -52,7 +53,7 @@ def store_initial(settings: StoreSettings) -> dict[str, Any]:
 def transport_initial(settings: StoreSettings) -> dict[str, Any]:
     transport = settings.transport
     initial = {"kind": transport.get("kind", "capture"), "security": "starttls"}
-    for name in ("host", "port", "security", "username", "path"):
+    for name in ("host", "port", "security", "username"):
         if transport.get(name) is not None:
             initial[name] = transport[name]
     return initial
@@ -80,6 +81,7 @@ def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpRespon
     context.update(
         store=settings,
         password_set=bool(settings.transport.get("password")),
+        sendmail_path=configured_path(),
         transport=transport_summary(settings.transport),
         worker=worker_status(),
     )
@@ -112,8 +114,8 @@ def transport_body(data: dict[str, Any], stored: dict[str, Any]) -> dict[str, An
     kind = data["kind"]
     if kind == "capture":
         return {"kind": "capture"}
-    if kind == "sendmail":
-        return {"kind": "sendmail", "path": data.get("path") or None}
+    if kind == "sendmail":  # the program comes only from SHOPMAIL_SENDMAIL
+        return {"kind": "sendmail"}
     body: dict[str, Any] = {
         "kind": "smtp",
         "host": data["host"].strip(),

@@ -98,9 +98,6 @@ class TransportForm(PanelForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
     )
     clear_password = forms.BooleanField(label="Remove the stored password", required=False)
-    path = forms.CharField(
-        label="sendmail program", max_length=500, required=False, help_text="Empty: sendmail on the PATH."
-    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

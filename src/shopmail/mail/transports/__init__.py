@@ -5,7 +5,7 @@
     {"kind": "smtp", "host": "mail.example.com", "port": 587, "security": "starttls",
      "username": "shop", "password": "...", "timeout": 30, "pool_size": 4}
     {"kind": "smtp", "url": "smtp://shop:p%40ss@mail.example.com?security=starttls"}
-    {"kind": "sendmail", "path": "/usr/sbin/sendmail"}
+    {"kind": "sendmail"}                  # runs SHOPMAIL_SENDMAIL (default /usr/sbin/sendmail)
     {"kind": "capture", "directory": "captured-mail"}   # relative to data_dir
 
 SMTP keys: host (required unless url), port (default from security),
@@ -13,6 +13,10 @@ security ("none" | "starttls" | "tls", default "starttls"), username,
 password, timeout, pool_size, local_hostname, cafile (a PEM bundle to trust
 instead of the system's), url (``parse_smtp_url``; explicit keys override
 it). Unknown keys are refused, so a typo does not silently change behaviour.
+
+The sendmail program is never taken from the config dict (which the API and the panel write):
+only the ``SHOPMAIL_SENDMAIL`` environment variable names it; a stored ``path`` is ignored. A
+password sealed by ``core.secretbox`` is opened here, just before it is used.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from shopmail.core import secretbox
 from shopmail.mail.transports.base import Envelope, Rejection, SendResult, Transport, TransportConfigError
 from shopmail.mail.transports.capture import CaptureTransport
-from shopmail.mail.transports.sendmail import SendmailTransport
+from shopmail.mail.transports.sendmail import SendmailTransport, configured_path
 from shopmail.mail.transports.smtp import SmtpTransport
 
 __all__ = [
@@ -45,7 +50,7 @@ _SMTP_KEYS = {
     "url", "host", "port", "security", "username", "password",
     "timeout", "pool_size", "local_hostname", "cafile",
 }  # fmt: skip
-_SENDMAIL_KEYS = {"path", "timeout"}
+_SENDMAIL_KEYS = {"timeout"}
 _CAPTURE_KEYS = {"directory"}
 
 
@@ -55,8 +60,9 @@ def make_transport(config: dict[str, Any], data_dir: Path) -> Transport:
     if kind == "smtp":
         return SmtpTransport(**smtp_options(options))
     if kind == "sendmail":
+        options.pop("path", None)  # written by an older version's panel/API: never a program to run
         _refuse_unknown(options, _SENDMAIL_KEYS, "sendmail")
-        return SendmailTransport(**options)
+        return SendmailTransport(path=configured_path(), **options)
     if kind == "capture":
         _refuse_unknown(options, _CAPTURE_KEYS, "capture")
         directory = Path(options.get("directory", "captured-mail"))
@@ -71,6 +77,11 @@ def smtp_options(config: dict[str, Any]) -> dict[str, Any]:
     if "url" in config:
         options.update({k: v for k, v in parse_smtp_url(config["url"]).items() if v is not None})
     options.update({k: v for k, v in config.items() if k != "url" and v is not None})
+    if options.get("password"):
+        try:
+            options["password"] = secretbox.unseal(options["password"])
+        except secretbox.SecretUnreadable as exc:
+            raise ValueError(f"smtp: {exc}") from None
     if not options.get("host"):
         raise ValueError("smtp: host is required")
     security = options.setdefault("security", "starttls")

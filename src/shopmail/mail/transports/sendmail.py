@@ -23,16 +23,23 @@ from collections.abc import Sequence
 from shopmail.domain.retry import Outcome
 from shopmail.mail.transports.base import Envelope, SendResult, TransportConfigError, expired
 
-__all__ = ["EX_TEMPFAIL", "SendmailTransport"]
+__all__ = ["DEFAULT_PATH", "EX_TEMPFAIL", "SendmailTransport", "configured_path"]
+
+DEFAULT_PATH = "/usr/sbin/sendmail"
 
 EX_TEMPFAIL = 75
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def configured_path() -> str:
+    """The program to run: ``SHOPMAIL_SENDMAIL`` (SPEC section 1), nothing the API or panel set."""
+    return os.environ.get("SHOPMAIL_SENDMAIL", "").strip() or DEFAULT_PATH
+
+
 class SendmailTransport:
     name = "sendmail"
 
-    def __init__(self, path: str = "/usr/sbin/sendmail", timeout: float = 60.0, concurrency: int = 4) -> None:
+    def __init__(self, path: str = DEFAULT_PATH, timeout: float = 60.0, concurrency: int = 4) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.path = path

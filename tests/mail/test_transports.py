@@ -634,7 +634,7 @@ def test_make_transport_refuses_bad_config(config, tmp_path):
 def test_detect_reports_the_configured_server_and_its_capabilities(smtp_server, tmp_path, monkeypatch):
     smtp_server.enable_tls("starttls")
     smtp_server.require_auth("shop", "s3cret")
-    monkeypatch.setenv("PATH", f"{fake_sendmail(tmp_path, 0).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SHOPMAIL_SENDMAIL", str(fake_sendmail(tmp_path, 0)))
     config = {
         "kind": "smtp",
         "host": smtp_server.host,

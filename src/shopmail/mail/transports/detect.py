@@ -8,16 +8,18 @@
 * ``smtp STARTTLS``, ``smtp AUTH``, ``smtp SMTPUTF8``, ``smtp PIPELINING``,
   ``smtp SIZE``, ``smtp 8BITMIME``: its EHLO capabilities (AUTH and the rest
   as offered after STARTTLS, when STARTTLS is configured);
-* ``sendmail``: a sendmail binary on PATH or in /usr/sbin, /usr/lib;
+* ``sendmail``: whether the program of ``SHOPMAIL_SENDMAIL`` (default /usr/sbin/sendmail) is
+  there and executable;
 * ``localhost:25``: an MTA listening on the local SMTP port.
 
-Nothing is sent; the probes end with QUIT.
+Nothing is sent; the probes end with QUIT. Only the configured server and the local MTA are
+contacted: callers pass the saved transport, never an address typed in a form (issue 19: a
+"detect" on any host and port was a port scanner).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +27,11 @@ from typing import Any
 import aiosmtplib
 
 from shopmail.mail.transports import smtp_options
+from shopmail.mail.transports.sendmail import configured_path
 
 __all__ = ["CAPABILITIES", "Detection", "detect"]
 
 CAPABILITIES = ("STARTTLS", "AUTH", "SMTPUTF8", "PIPELINING", "SIZE", "8BITMIME")
-_SENDMAIL_PLACES = ("/usr/sbin/sendmail", "/usr/lib/sendmail")
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,10 @@ def _capability_detections(plain: dict[str, str], secured: dict[str, str], secur
 
 
 def _find_sendmail() -> Detection:
-    candidates = [shutil.which("sendmail"), *_SENDMAIL_PLACES]
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            return Detection("sendmail", True, path)
-    return Detection("sendmail", False, "no sendmail binary on PATH or in /usr/sbin, /usr/lib")
+    path = configured_path()
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return Detection("sendmail", True, path)
+    return Detection("sendmail", False, f"{path} is not an executable file (set SHOPMAIL_SENDMAIL)")
 
 
 async def _probe_local_mta() -> Detection:

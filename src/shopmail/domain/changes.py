@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from shopmail.domain import statuses
+from shopmail.domain.statuses import Meaning, generic_meaning
+
 PENDING = "pending"
 CANCELLED = "cancelled"
 
@@ -20,6 +23,9 @@ MILESTONES = (
     "order_confirmed",
     "order_partially_shipped",
     "order_shipped",
+    "order_completed",
+    "order_refunded",
+    "order_payment_failed",
     "order_cancelled",
 )
 SHIPMENT_MILESTONES = ("order_partially_shipped", "order_shipped")
@@ -32,6 +38,8 @@ RULES = (
     "expected_delivery_date_changed",
     "back_in_stock",
 )
+#: Changes that are only noted in the history and never sent (SPEC section 3, clock skew).
+NOTES = ("clock_skew",)
 
 Snapshot = Mapping[str, Any]
 
@@ -46,6 +54,9 @@ class Change:
     line: str | None = None
     shipment: str | None = None
     description: str = ""
+    refund: str | None = None
+    before_meaning: str | None = None  # what a status meant (status changes only)
+    after_meaning: str | None = None
 
     @property
     def milestone(self) -> bool:
@@ -56,6 +67,8 @@ class Change:
         """Identity of a milestone: it is announced at most once per order, ever."""
         if self.rule in SHIPMENT_MILESTONES:
             return f"shipment:{self.shipment}"
+        if self.refund is not None:
+            return f"refund:{self.refund}"
         return self.rule
 
     @property
@@ -123,13 +136,14 @@ def fully_shipped(order: Snapshot) -> bool:
     return not remaining(order)
 
 
-def is_open(order: Snapshot) -> bool:
-    return order.get("status") != CANCELLED and not fully_shipped(order)
+def is_open(order: Snapshot, meaning: Meaning = generic_meaning) -> bool:
+    closed = meaning(order.get("status")) in (statuses.CANCELLED, statuses.REFUNDED)
+    return not closed and not fully_shipped(order)
 
 
-def backordered_skus(order: Snapshot) -> set[str]:
+def backordered_skus(order: Snapshot, meaning: Meaning = generic_meaning) -> set[str]:
     """SKUs of lines still waiting on stock (back-ordered and not fully delivered)."""
-    if not is_open(order):
+    if not is_open(order, meaning):
         return set()
     return {
         line["sku"]
@@ -183,34 +197,75 @@ def _shipment_changes(old: Snapshot | None, new: Snapshot) -> list[Change]:
     return changes
 
 
-def _new_order(new: Snapshot) -> list[Change]:
+def _new_order(new: Snapshot, meaning: Meaning) -> list[Change]:
+    """A new order: received, confirmed (and completed), or a failed payment; an unmapped,
+    cancelled or refunded status announces nothing to the customer."""
     status = new.get("status")
+    means = meaning(status)
     changes: list[Change] = []
-    if status == PENDING:
-        changes.append(Change("order_received", after=status, description="Order received"))
-    elif status != CANCELLED:
-        changes.append(Change("order_confirmed", after=status, description="Order confirmed"))
-    if status != CANCELLED:
+
+    def add(rule: str, description: str) -> None:
+        changes.append(Change(rule, after=status, description=description, after_meaning=means))
+
+    if means in (statuses.PENDING, statuses.ON_HOLD):
+        add("order_received", "Order received")
+    elif means in statuses.CONFIRMED:
+        add("order_confirmed", "Order confirmed")
+    elif means == statuses.FAILED:
+        add("order_payment_failed", "Payment failed")
+    if means not in (statuses.CANCELLED, statuses.REFUNDED, statuses.FAILED):
         changes.extend(_shipment_changes(None, new))
+    if means == statuses.COMPLETED:
+        add("order_completed", "Order completed")
     return changes
 
 
-def _status_change(old: Snapshot, new: Snapshot) -> list[Change]:
+def _status_change(old: Snapshot, new: Snapshot, meaning: Meaning) -> list[Change]:
+    """What a change of status slug means: a milestone when its meaning calls for one, else
+    ``status_changed`` (a move within one meaning, or to or from an unmapped status)."""
     before, after = old.get("status"), new.get("status")
     if before == after:
         return []
-    if after == CANCELLED:
-        return [Change("order_cancelled", before, after, description="Order cancelled")]
-    if before == PENDING:
-        return [Change("order_confirmed", before, after, description="Order confirmed")]
-    return [
-        Change(
-            "status_changed",
-            before,
-            after,
-            description=f"Status changed from {_status_name(old)} to {_status_name(new)}",
+    was, means = meaning(before), meaning(after)
+
+    def change(rule: str, description: str) -> Change:
+        return Change(rule, before, after, description=description, before_meaning=was, after_meaning=means)
+
+    found: list[Change] = []
+    if means == statuses.CANCELLED:
+        found.append(change("order_cancelled", "Order cancelled"))
+    elif means == statuses.REFUNDED and was != statuses.REFUNDED:
+        found.append(change("order_refunded", "Order refunded"))
+    elif means == statuses.FAILED and was != statuses.FAILED:
+        found.append(change("order_payment_failed", "Payment failed"))
+    elif means in statuses.CONFIRMED and was in statuses.UNCONFIRMED:
+        found.append(change("order_confirmed", "Order confirmed"))
+    if means == statuses.COMPLETED and was != statuses.COMPLETED:
+        found.append(change("order_completed", "Order completed"))
+    if not found:
+        found.append(
+            change("status_changed", f"Status changed from {_status_name(old)} to {_status_name(new)}")
         )
-    ]
+    return found
+
+
+def _refund_changes(old: Snapshot, new: Snapshot) -> list[Change]:
+    """A refund with a new id (a partial or a full refund), with its amount."""
+    old_ids = {str(r.get("id")) for r in old.get("refunds") or () if isinstance(r, Mapping)}
+    found = []
+    for refund in new.get("refunds") or ():
+        if not isinstance(refund, Mapping) or refund.get("id") is None or str(refund["id"]) in old_ids:
+            continue
+        amount = refund.get("amount")
+        found.append(
+            Change(
+                "order_refunded",
+                after=amount,
+                refund=str(refund["id"]),
+                description=f"Refund of {amount}" if amount is not None else "Refund",
+            )
+        )
+    return found
 
 
 def _flag_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
@@ -270,12 +325,17 @@ def _line_changes(old: Snapshot, new: Snapshot) -> Iterable[Change]:
             )
 
 
-def diff(old: Snapshot | None, new: Snapshot) -> list[Change]:
-    """Every milestone and order-update change from ``old`` (None for a new order) to ``new``."""
+def diff(old: Snapshot | None, new: Snapshot, meaning: Meaning = generic_meaning) -> list[Change]:
+    """Every milestone and order-update change from ``old`` (None for a new order) to ``new``.
+
+    ``meaning`` maps a status slug to its meaning (``statuses.resolver`` of the store's
+    ``platform`` and ``status_map``); the generic preset when not given.
+    """
     if old is None:
-        return _new_order(new)
-    changes = _status_change(old, new)
-    if new.get("status") != CANCELLED:
+        return _new_order(new, meaning)
+    changes = _status_change(old, new, meaning)
+    changes.extend(_refund_changes(old, new))
+    if meaning(new.get("status")) not in (statuses.CANCELLED, statuses.REFUNDED):
         changes.extend(_shipment_changes(old, new))
     changes.extend(_flag_changes(old, new))
     changes.extend(_tracking_changes(old, new))

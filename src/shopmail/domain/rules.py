@@ -18,10 +18,10 @@ both memories forward; a switched-off rule does not, because the customer was no
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shopmail.domain.changes import MILESTONES, SHIPMENT_MILESTONES, Change
+from shopmail.domain.changes import MILESTONES, NOTES, SHIPMENT_MILESTONES, Change
 
 CUSTOMER = "customer"
 STAFF = "staff"
@@ -34,16 +34,27 @@ NOTIFICATION_OFF = "notification_off"
 SILENT = "silent"
 NOTIFY_SINCE = "notify_since"
 SUPERSEDED = "superseded"
+NOTED = "noted"
+SHIPPED_ALREADY = "order_shipped_sent"  # order_completed after an order_shipped says nothing new
+
+#: Notifications that are off until the store switches them on.
+OFF_BY_DEFAULT = ("admin_customer_registered", "order_payment_failed")
 
 # Where order-update changes go when several milestones fire in one ingest (most telling first).
 _HOST_PRIORITY = (
     "order_cancelled",
+    "order_refunded",
     "order_shipped",
     "order_partially_shipped",
+    "order_completed",
     "order_confirmed",
+    "order_payment_failed",
     "order_received",
 )
-_STATUS_MILESTONES = ("order_received", "order_confirmed", "order_cancelled")
+# Milestones a status change causes; a return to one already announced is only a status change.
+_STATUS_MILESTONES = ("order_received", "order_confirmed", "order_cancelled", "order_refunded")
+# Milestones whose ``after`` is the status the customer is told.
+_STATUS_TOLD = (*_STATUS_MILESTONES, "order_completed", "order_payment_failed")
 _MISSING = object()
 
 
@@ -68,7 +79,7 @@ class Switches:
     allow_backorder_choice: bool = True
 
     def notification_on(self, key: str) -> bool:
-        return self.notifications.get(key, key != "admin_customer_registered")
+        return self.notifications.get(key, key not in OFF_BY_DEFAULT)
 
     def rule_on(self, key: str) -> bool:
         return self.rules.get(key, True)
@@ -127,22 +138,32 @@ def decide(
     updates: list[Change] = []
     # Confirmed (or cancelled) once already: a return to that status is only a status change.
     changes = [
-        Change(
-            "status_changed", c.before, c.after, description=f"Status changed from {c.before} to {c.after}"
-        )
-        if c.milestone and c.fact in state.facts and c.rule in _STATUS_MILESTONES
+        replace(c, rule="status_changed", description=f"Status changed from {c.before} to {c.after}")
+        if c.milestone and c.fact in state.facts and c.rule in _STATUS_MILESTONES and c.refund is None
         else c
         for c in changes
     ]
     statuses: list[Any] = list(state.told.get("status") or [])
+    shipped_now = any(c.rule == "order_shipped" and c.fact not in state.facts for c in changes)
+    failed_now = False
     for index, change in enumerate(changes):
+        if change.rule in NOTES:
+            outcomes[index] = NOTED
+            continue
         if change.milestone:
             if change.fact in state.facts:
                 outcomes[index] = ALREADY_SENT
                 continue
             state.facts.add(change.fact)
-            if change.rule in _STATUS_MILESTONES and change.after not in statuses:
+            if change.rule == "order_shipped":
+                state.facts.add("order_shipped")
+            if change.rule == "order_payment_failed":
+                failed_now = True
+            if change.rule in _STATUS_TOLD and change.refund is None and change.after not in statuses:
                 statuses.append(change.after)
+            if change.rule == "order_completed" and (shipped_now or "order_shipped" in state.facts):
+                outcomes[index] = SHIPPED_ALREADY
+                continue
             if change.rule in SHIPMENT_MILESTONES and change.after:
                 state.told[f"tracking:{change.shipment}"] = change.after
             if suppress:
@@ -183,11 +204,12 @@ def decide(
             continue
         milestone = chosen[rule]
         folded = tuple(updates) if rule == host else ()
-        key = (
-            f"{rule}:{order_id}"
-            if rule not in SHIPMENT_MILESTONES
-            else f"{rule}:{order_id}:{milestone.shipment}"
-        )
+        if rule in SHIPMENT_MILESTONES:
+            key = f"{rule}:{order_id}:{milestone.shipment}"
+        elif milestone.refund is not None:
+            key = f"{rule}:{order_id}:refund:{milestone.refund}"
+        else:
+            key = f"{rule}:{order_id}"
         intents.append(Intent(rule, CUSTOMER, key, (milestone, *folded), milestone.shipment))
     if updates and host is None:
         state.seq += 1
@@ -209,6 +231,11 @@ def decide(
         state.facts.add("admin_order_placed")
         if not suppress and switches.notification_on("admin_order_placed"):
             intents.append(Intent("admin_order_placed", STAFF, f"admin_order_placed:{order_id}"))
+
+    if failed_now and "admin_order_failed" not in state.facts:
+        state.facts.add("admin_order_failed")
+        if not suppress and switches.notification_on("admin_order_failed"):
+            intents.append(Intent("admin_order_failed", STAFF, f"admin_order_failed:{order_id}"))
 
     for intent in intents:
         for change in intent.changes:

@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
+import pydantic
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -72,7 +73,7 @@ def _instant(value: dt.datetime) -> dt.datetime:
     return value
 
 
-def _zoned_instant(value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+def _zoned_instant(value: dt.datetime, info: pydantic.ValidationInfo) -> dt.datetime:
     """A time without a zone is read in the store's time zone (``time_zone`` in the validation
     context; UTC without one), as SPEC section 2 says."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -116,14 +117,15 @@ def _check_nested(value: Any, depth: int = 0) -> Any:
 
 
 Ident = Annotated[
-    str, BeforeValidator(ident), Field(min_length=1, max_length=64), AfterValidator(_single_line)
+    str, pydantic.BeforeValidator(ident), Field(min_length=1, max_length=64), AfterValidator(_single_line)
 ]
 Line = Annotated[str, Field(max_length=500), AfterValidator(_single_line)]
 Text = Annotated[str, Field(max_length=20_000), AfterValidator(_no_nul)]
 Email = Annotated[str, AfterValidator(_email)]
-Amount = Annotated[str, BeforeValidator(_number_text), Field(pattern=_DECIMAL)]
+Amount = Annotated[str, pydantic.BeforeValidator(_number_text), Field(pattern=_DECIMAL)]
 FreeJson = Annotated[dict[str, Any], AfterValidator(_check_nested)]
-Instant = Annotated[dt.datetime, AfterValidator(_zoned_instant)]
+Instant = Annotated[dt.datetime, AfterValidator(_zoned_instant)]  # zone-less: the store's time zone
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_instant)]  # a zone is required
 
 
 class _Model(BaseModel):
@@ -189,6 +191,13 @@ class Shipment(_Model):
     lines: list[ShipmentLine] = Field(default_factory=list, max_length=1000)
 
 
+class Refund(_Model):
+    id: Ident
+    amount: Amount
+    created_at: Instant | None = None
+    reason: Line | None = None
+
+
 class Totals(_Model):
     subtotal: Amount = "0.00"
     shipping: Amount = "0.00"
@@ -198,7 +207,7 @@ class Totals(_Model):
 
 class OrderIn(_Model):
     id: Ident
-    number: Annotated[Line, BeforeValidator(ident)] = ""
+    number: Annotated[Line, pydantic.BeforeValidator(ident)] = ""
     created_at: Instant
     updated_at: Instant
     status: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_single_line)]
@@ -213,6 +222,7 @@ class OrderIn(_Model):
     picked: bool = False
     lines: list[OrderLine] = Field(default_factory=list, max_length=1000)
     shipments: list[Shipment] = Field(default_factory=list, max_length=200)
+    refunds: list[Refund] = Field(default_factory=list, max_length=200)
 
     @field_validator("lines")
     @classmethod

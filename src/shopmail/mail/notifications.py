@@ -193,6 +193,25 @@ _ALL = (
     ),
     _n("order_shipped", "customer", "Everything in the order has now shipped.", True),
     _n("order_cancelled", "customer", "The order was cancelled.", True),
+    _n(
+        "order_completed",
+        "customer",
+        "The order is now completed (fulfilled) and no shipment notice said so.",
+        True,
+    ),
+    _n(
+        "order_refunded",
+        "customer",
+        "The order was refunded, in full or in part (a new refund, with its amount).",
+        True,
+        ("refund", "The refund: id, amount (formatted), reason, full (true for the whole order)."),
+    ),
+    _n(
+        "order_payment_failed",
+        "customer",
+        "The payment of the order failed (off by default).",
+        True,
+    ),
     _n("order_updated", "customer", "One e-mail listing the order-update changes found.", True, _REMAINING),
     _n("rma_approved", "customer", "Staff approved a return request, with their comment.", True, _RMA),
     _n("rma_denied", "customer", "Staff declined a return request, with their comment.", True, _RMA),
@@ -227,6 +246,7 @@ _ALL = (
         ("unsubscribe_url", "One-click unsubscribe link."),
     ),
     _n("admin_order_placed", "staff", "A new order arrived.", True, _ADMIN_URL),
+    _n("admin_order_failed", "staff", "The payment of an order failed.", True, _ADMIN_URL),
     _n("admin_customer_registered", "staff", "A customer registered.", False, _ADMIN_URL),
     _n("admin_rma_requested", "staff", "A customer asks for a return authorisation.", True, _RMA, _ADMIN_URL),
     _n(

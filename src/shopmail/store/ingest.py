@@ -24,9 +24,10 @@ from shopmail.db import fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT, STAFF, Decision, NotifyState, decide
-from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn
+from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn, ident
 from shopmail.mail import outbox
 from shopmail.mail.models import Message, Priority
+from shopmail.mail.render.formatting import _language, _money
 from shopmail.store.models import (
     BackorderLine,
     Customer,
@@ -42,6 +43,7 @@ KINDS = ("orders", "products", "customers")
 _MODELS: dict[str, type[BaseModel]] = {"orders": OrderIn, "products": ProductIn, "customers": CustomerIn}
 _KEYS = {"orders": "id", "products": "sku", "customers": "id"}
 _CHUNK = 2000
+CLOCK_SKEW = dt.timedelta(minutes=5)  # an updated_at further ahead is taken as the arrival time
 Progress = Callable[[int], None]
 
 
@@ -110,9 +112,11 @@ class RunResult:
         }
 
 
-def _validate(kind: str, item: Item, prefix: Sequence[Any]) -> list[dict[str, Any]]:
+def _validate(
+    kind: str, item: Item, prefix: Sequence[Any], context: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     try:
-        model = _MODELS[kind].model_validate(item.raw)
+        model = _MODELS[kind].model_validate(item.raw, context=context)
     except ValidationError as exc:
         return pydantic_errors(exc, prefix)
     item.data = model.model_dump(mode="json")
@@ -157,7 +161,11 @@ def _chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
 
 
 def _collect(
-    kind: str, raws: Iterable[Any], result: RunResult, progress: Progress | None = None
+    kind: str,
+    raws: Iterable[Any],
+    result: RunResult,
+    progress: Progress | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> tuple[list[Item], list[dict[str, Any]]]:
     """Validate what differs from what is stored, in chunks, keeping nothing of the rest.
 
@@ -178,12 +186,12 @@ def _collect(
                 counts.unchanged += 1
                 continue
             obj, item_errors = _parse(kind, index, raw)
-            key = obj.get(key_field) if isinstance(obj, dict) else None
+            key = ident(obj.get(key_field)) if isinstance(obj, dict) else None
             item = Item(kind, index, key if isinstance(key, str) else "", obj, digest)
             if not item_errors and item.key in seen:
                 item_errors = [{"loc": [kind, index, key_field], "msg": "appears more than once in this run"}]
             if not item_errors:
-                item_errors = _validate(kind, item, [kind, index])
+                item_errors = _validate(kind, item, [kind, index], context)
             item.raw = None
             if item_errors:
                 counts.rejected += 1
@@ -272,6 +280,7 @@ class _Planner:
     def __init__(self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime):
         self.settings = settings
         self.switches = settings.switches()
+        self.meaning = settings.meaning()
         self.run = run
         self.result = result
         self.now = now
@@ -292,7 +301,7 @@ class _Planner:
             switches=self.switches,
             is_new=is_new,
             suppress=suppress,
-            has_backorders=bool(changes_mod.backordered_skus(snapshot)),
+            has_backorders=bool(changes_mod.backordered_skus(snapshot, self.meaning)),
         )
         order.notify_state = decision.state.to_json()
         entry = self.result.order_result(order.external_id)
@@ -309,6 +318,8 @@ class _Planner:
                 shipment=change.shipment or "",
                 description=change.description,
                 outcome=outcome,
+                before_meaning=change.before_meaning or "",
+                after_meaning=change.after_meaning or "",
             )
             self.events.append((event, notification))
             entry["changes"].append({**change.as_dict(), "outcome": outcome})
@@ -318,21 +329,24 @@ class _Planner:
             to_email = self.settings.admin_email if staff else customer["email"]
             if not to_email:
                 continue  # no admin address configured: nothing to send staff
-            context = {
+            language = (
+                self.settings.default_language if staff else outbox.language_for(customer, self.settings)
+            )
+            context: dict[str, Any] = {
                 "order_id": order.external_id,
                 "order": snapshot,
                 "changes": [change.as_dict() for change in intent.changes],
                 "shipment_id": intent.shipment,
                 "custom_message": "",
             }
+            if intent.notification == "order_refunded":
+                context["extras"] = {"refund": _refund(snapshot, intent.changes[0], language)}
             self.drafts.append(
                 outbox.Draft(
                     key=intent.key,
                     notification=intent.notification,
                     to_email=to_email,
-                    language=self.settings.default_language
-                    if staff
-                    else outbox.language_for(customer, self.settings),
+                    language=language,
                     context=context,
                     order=order,
                     priority=Priority.ORDER,
@@ -356,6 +370,25 @@ class _Planner:
         _sync_backorder_lines(orders)
 
 
+def _refund(snapshot: Mapping[str, Any], change: Change, language: str) -> dict[str, Any]:
+    """The ``refund`` an ``order_refunded`` e-mail tells of: a new refund (its amount) or the whole
+    order (its total)."""
+    currency = str(snapshot.get("currency") or "EUR")
+    if change.refund is None:
+        total = (snapshot.get("totals") or {}).get("total")
+        amount = _money(total, currency, _language(language)) if total else ""
+        return {"id": "", "amount": amount, "reason": "", "full": True}
+    refunds = [r for r in snapshot.get("refunds") or () if isinstance(r, Mapping)]
+    found = next((r for r in refunds if str(r.get("id")) == change.refund), {})
+    amount = found.get("amount", change.after)
+    return {
+        "id": change.refund,
+        "amount": _money(amount, currency, _language(language)) if amount is not None else "",
+        "reason": str(found.get("reason") or ""),
+        "full": False,
+    }
+
+
 def _sync_backorder_lines(orders: Sequence[Order]) -> None:
     ids = [order.pk for order in orders]
     for start in range(0, len(ids), _CHUNK):
@@ -370,8 +403,15 @@ def _sync_backorder_lines(orders: Sequence[Order]) -> None:
     )
 
 
+def _stale(updated_at: dt.datetime, order: Order, latest: dt.datetime) -> bool:
+    """Older than the stored snapshot. A stored time beyond the skew limit (kept from before
+    clock skew was handled) never makes a newer snapshot stale."""
+    return order.updated_at <= latest and updated_at < order.updated_at
+
+
 def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Order]:
     result, settings = planner.result, planner.settings
+    latest = planner.now + CLOCK_SKEW
     existing = _fetch(Order, "external_id", (item.key for item in items), lock=True)
     customers = upsert_customers(
         item.data["customer"]
@@ -379,7 +419,7 @@ def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Or
         if item.data
         and not (
             item.key in existing
-            and dt.datetime.fromisoformat(item.data["updated_at"]) < existing[item.key].updated_at
+            and _stale(dt.datetime.fromisoformat(item.data["updated_at"]), existing[item.key], latest)
         )
     )
     new_orders: list[Order] = []
@@ -391,11 +431,23 @@ def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Or
         assert data is not None
         updated_at = dt.datetime.fromisoformat(data["updated_at"])
         order = existing.get(item.key)
-        if order is not None and updated_at < order.updated_at:
+        if order is not None and _stale(updated_at, order, latest):
             counts.stale += 1
             result.order_result(item.key)["stale"] = True
             continue
-        found = changes_mod.diff(order.snapshot if order else None, data)
+        found = changes_mod.diff(order.snapshot if order else None, data, planner.meaning)
+        if updated_at > latest:  # a shop clock ahead: the snapshot counts as of its arrival
+            found.append(
+                Change(
+                    "clock_skew",
+                    data["updated_at"],
+                    planner.now.isoformat(),
+                    description=f"updated_at {data['updated_at']} is ahead of the clock; taken as the "
+                    f"arrival time {planner.now.isoformat()}",
+                )
+            )
+            updated_at = planner.now
+            result.order_result(item.key)["clock_skew"] = True
         fields = {
             "number": data.get("number") or item.key,
             "customer": customers[data["customer"]["id"]],
@@ -521,8 +573,9 @@ def _ingest_once(
     result = RunResult(dry_run=dry_run)
     errors: list[dict[str, Any]] = []
     collected: dict[str, list[Item]] = {}
+    context = {"time_zone": StoreSettings.load().zone()}  # zone-less times are read in it (SPEC 2)
     for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
-        collected[kind], kind_errors = _collect(kind, raws, result, progress=progress)
+        collected[kind], kind_errors = _collect(kind, raws, result, progress=progress, context=context)
         errors.extend(kind_errors)
     if errors and not partial:
         raise Rejected(errors)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
+from shopmail.domain import statuses
 from shopmail.domain.rules import Switches
+from shopmail.domain.statuses import Meaning
 
 
 def _default_transport() -> dict[str, Any]:
@@ -34,6 +38,10 @@ class StoreSettings(models.Model):
     # SPEC section 9: {"domain", "selector", "private_key" (sealed at rest)} and {"domain"}
     dkim = models.JSONField(default=dict, blank=True)
     bounces = models.JSONField(default=dict, blank=True)
+    # SPEC section 3: what each status slug means (a platform's preset, with the store's entries)
+    platform = models.CharField(max_length=20, default="generic")
+    status_map = models.JSONField(default=dict, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")  # IANA name; zone-less times are read in it
     updated_at = models.DateTimeField(auto_now=True)
 
     @classmethod
@@ -53,6 +61,17 @@ class StoreSettings(models.Model):
                 settings.transport = {"kind": "smtp", **seeded}
             settings.save(force_insert=True)
         return settings
+
+    def meaning(self) -> Meaning:
+        """The store's status meanings (``statuses.resolver`` of ``platform`` and ``status_map``)."""
+        return statuses.resolver(self.platform, self.status_map)
+
+    def zone(self) -> dt.tzinfo:
+        """The store's time zone (UTC when the stored name is not one)."""
+        try:
+            return ZoneInfo(self.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return dt.UTC
 
     def switches(self) -> Switches:
         return Switches(dict(self.notifications), dict(self.rules), self.allow_backorder_choice)
@@ -153,6 +172,8 @@ class OrderEvent(models.Model):
     shipment = models.CharField(max_length=64, blank=True, default="")
     description = models.TextField()
     outcome = models.CharField(max_length=40)
+    before_meaning = models.CharField(max_length=20, blank=True, default="")  # status changes: SPEC 3
+    after_meaning = models.CharField(max_length=20, blank=True, default="")
     message = models.ForeignKey("mail.Message", null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:

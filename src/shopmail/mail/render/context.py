@@ -288,6 +288,14 @@ def _extra(
         return _affiliate(value)
     if name == "newsletter":
         return _newsletter(value)
+    if name == "refund":  # order_refunded: without one, the whole order
+        raw = value if isinstance(value, Mapping) else {}
+        return {
+            "id": _str(raw.get("id")),
+            "amount": _str(raw.get("amount")),
+            "reason": _str(raw.get("reason")),
+            "full": bool(raw.get("full", not raw)),
+        }
     return value
 
 

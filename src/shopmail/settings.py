@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "shopmail.account",
     "shopmail.support",
     "shopmail.newsletter",
+    "shopmail.connectors",
     "axes",
 ]
 

@@ -2,6 +2,7 @@
 
 from shopmail.api import events, feed, ingest, messages, newsletters, settings, templates
 from shopmail.api.base import api
+from shopmail.api.hooks import router as hooks_router
 
 api.add_router("", ingest.router)
 api.add_router("", settings.router)
@@ -10,5 +11,6 @@ api.add_router("", messages.router)
 api.add_router("", templates.router)
 api.add_router("", feed.router)
 api.add_router("", newsletters.router)
+api.add_router("", hooks_router)
 
 __all__ = ["api"]

@@ -6,6 +6,7 @@ Scrape it with the same bearer token as the API (Prometheus ``authorization`` co
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,14 @@ from shopmail.api.keys import check
 from shopmail.mail.models import Attempt, Message, Status
 
 BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
+_SECTIONS: list[Callable[[], list[str]]] = []
+
+
+def register(section: Callable[[], list[str]]) -> None:
+    """Add the lines of another part (e.g. the shop connectors' webhook counts) to ``/metrics``;
+    called from that app's ``AppConfig.ready()``, so mail never imports it."""
+    if section not in _SECTIONS:
+        _SECTIONS.append(section)
 
 
 def render() -> str:
@@ -52,6 +61,8 @@ def render() -> str:
         f"shopmail_delivery_latency_seconds_sum {total_seconds:.3f}",
         f"shopmail_delivery_latency_seconds_count {agg['total']}",
     ]
+    for section in _SECTIONS:
+        lines += section()
     return "\n".join(lines) + "\n"
 
 

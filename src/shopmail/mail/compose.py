@@ -133,6 +133,8 @@ def compose(
         if message.to_email == settings.admin_email
         else " ".join(part for part in (customer.get("first_name"), customer.get("last_name")) if part)
     )
+    if isinstance(payload.context.get("to_name"), str):  # e.g. a test send to another address
+        to_name = payload.context["to_name"]
     reply_to = payload.reply_to or settings.reply_to
     raw = mime.build_message(
         message_id=message.message_id,

@@ -39,7 +39,7 @@ from shopmail.mail.render.sources import _read as _read
 from shopmail.mail.render.sources import default_source
 from shopmail.mail.render.types import PARTS, Rendered, TemplateProblem, TemplateRenderError, TemplateSource
 from shopmail.mail.render.validate import _assigned_names as _assigned_names
-from shopmail.mail.render.validate import validate
+from shopmail.mail.render.validate import validate, validate_newsletter
 
 __all__ = [
     "DEFAULT_BRAND_COLOR",
@@ -64,4 +64,5 @@ __all__ = [
     "render",
     "sample_context",
     "validate",
+    "validate_newsletter",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 import inscriptis
 from django.db import transaction
 
+from shopmail.mail import rendering
 from shopmail.newsletter import segments
 from shopmail.newsletter.models import Newsletter, Segment
 
@@ -68,6 +69,10 @@ def save(
             clean_filters = segments.clean(filters)
         except segments.SegmentError as exc:
             errors.extend(exc.errors)
+    if not errors:  # the content is a template: the order templates' sandbox and variables (SPEC 6)
+        for problem in rendering.validate_newsletter(subject, html, text):
+            where = f"line {problem.line}: " if problem.line else ""
+            errors.append({"loc": [problem.part], "msg": f"{where}{problem.reason}"})
     name = (save_segment_as or "").strip()
     if name and len(name) > 200:
         errors.append({"loc": ["save_segment_as"], "msg": "is too long (at most 200 characters)"})

@@ -308,6 +308,11 @@ def build_stencil(
     """The newsletter rendered once for recipients of this shape, or None if it cannot be."""
     if source != rendering.default_source(NOTIFICATION, language) and not _source_is_plain(source):
         return None
+    content = rendering.TemplateSource(
+        str(shared.get("subject") or ""), str(shared.get("text") or ""), str(shared.get("html") or "")
+    )
+    if not _source_is_plain(content):  # the newsletter's own text is a template too (SPEC 6)
+        return None
     names_a, names_b = _placeholders(shape, "a"), _placeholders(shape, "b")
     try:
         a = _render(shared, names_a, language, source, store)
@@ -352,6 +357,8 @@ def _headers(
         if message.to_email == settings.admin_email
         else " ".join(part for part in (customer.get("first_name"), customer.get("last_name")) if part)
     )
+    if isinstance(payload.context.get("to_name"), str):  # a test send to another address
+        to_name = payload.context["to_name"]
     reply_to = payload.reply_to or settings.reply_to
     return mime.build_message(
         message_id=message.message_id,

@@ -262,6 +262,12 @@ def content(newsletter: Newsletter, *, test: bool = False) -> dict[str, str]:
     return {"subject": subject, "html": newsletter.html, "text": newsletter.text}
 
 
+def _own_name(customer: Customer | None, address: str) -> str:
+    if customer is None or customer.email.strip().lower() != address.strip().lower():
+        return ""
+    return " ".join(part for part in (customer.first_name.strip(), customer.last_name.strip()) if part)
+
+
 def test_send(
     newsletter: Newsletter,
     addresses: Sequence[str],
@@ -288,6 +294,8 @@ def test_send(
                 language=outbox.language_for(customer, settings),
                 context={
                     "customer": {**customer, "email": address},
+                    # To: names the previewed customer only when it is their own address
+                    "to_name": _own_name(as_customer, address),
                     "extras": {"newsletter": content(newsletter, test=True), "unsubscribe_url": link},
                     "headers": consent.headers(link),
                     "test_of": newsletter.pk,

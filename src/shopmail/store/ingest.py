@@ -252,9 +252,17 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
     latest = {data["id"]: data for data in datas}
     existing = _fetch(Customer, "external_id", latest, lock=True)
     new, changed = [], []
+    arrived = timezone.now()
     for key, data in latest.items():
         fields = _customer_fields(data)
         customer = existing.get(key)
+        if fields["newsletter_opt_in"] and not fields["newsletter_opt_in_at"]:
+            # SPEC 3: the time it arrived when the shop sends none (newsletters count consent from
+            # it); a customer who was out (unsubscribed) stays out until the shop names a time
+            if customer is None:
+                fields["newsletter_opt_in_at"] = arrived
+            elif customer.newsletter_opt_in:
+                fields["newsletter_opt_in_at"] = customer.newsletter_opt_in_at or arrived
         if customer is None:
             customer = Customer(external_id=key, **fields)
             new.append(customer)

@@ -197,6 +197,30 @@ def _with_custom_message(rendered: Rendered, message: str) -> Rendered:
     return Rendered(rendered.subject, text, html)
 
 
+def _newsletter_content(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A newsletter's own subject, HTML and text are templates too (SPEC 6: the order templates'
+    sandbox and variables), rendered against the recipient's context before the layout is."""
+    letter = context.get("newsletter")
+    if not isinstance(letter, Mapping):
+        return context
+    inner = {key: value for key, value in context.items() if key != "newsletter"}
+    out, problems = dict(letter), []
+    for part in PARTS:
+        value = letter.get(part)
+        if not isinstance(value, str) or not ("{" in value or "%" in value):
+            continue
+        try:  # the HTML is CSS-inlined already (build_context)
+            out[part] = _run(_compile(part, value, inline=False), inner)
+        except Exception as exc:
+            problem = _problem(part, exc)
+            problems.append(
+                TemplateProblem(part, problem.line, f"in the newsletter's {part}: {problem.reason}")
+            )
+    if problems:
+        raise TemplateRenderError(problems)
+    return {**context, "newsletter": out}
+
+
 def render(
     notification: str,
     language: str,
@@ -210,6 +234,8 @@ def render(
     subject falls back to the default subject. Raises TemplateRenderError naming every problem.
     """
     get_notification(notification)
+    if notification == "newsletter":
+        context = _newsletter_content(context)
     default = default_source(notification, language)
     source = source or default
     problems: list[TemplateProblem] = []

@@ -115,3 +115,11 @@ def validate(notification: str, source: TemplateSource, language: str = "en") ->
     if not source.text.strip() and not source.html.strip():
         problems.append(TemplateProblem("text", None, "the text and HTML parts are both empty"))
     return problems
+
+
+def validate_newsletter(subject: str, html: str, text: str) -> list[TemplateProblem]:
+    """A newsletter's own subject, HTML and text, checked as a newsletter template is: they may
+    use the newsletter template's variables (``customer.first_name``, ``company_name``,
+    ``unsubscribe_url``, ...) and nothing else, in the same sandbox."""
+    problems = validate("newsletter", TemplateSource(subject or " ", text, html or text or " "))
+    return [p for p in problems if p.reason != "the text and HTML parts are both empty"]

@@ -57,9 +57,15 @@ def queue_customer_mail(
 
 
 def invite(customer: Customer, key: str | None = None) -> Message | None:
-    """Send ``account_invite``: a link (valid 7 days) to choose a My page password."""
+    """Send ``account_invite``: a link (valid 7 days) to choose a My page password.
+
+    A customer who already has a password gets a password reset instead (valid 24 hours): an
+    invitation must not be a way to set someone's password without knowing the old one.
+    """
     with transaction.atomic():
         account = account_for(customer)
+        if account.has_password:
+            return reset(customer, key=key)  # the same key: a replayed event does not void the link
         row, plain = tokens.issue(account, AccountToken.Purpose.INVITE)
         account.invited_at = timezone.now()
         account.save(update_fields=["invited_at"])
@@ -86,7 +92,7 @@ def customer_for_address(email: str) -> Customer | None:
     return with_password or Customer.objects.filter(email__iexact=email).order_by("-updated_at").first()
 
 
-def reset(customer: Customer) -> Message | None:
+def reset(customer: Customer, key: str | None = None) -> Message | None:
     """Send ``password_reset``: a one-time link, valid 24 hours."""
     with transaction.atomic():
         account = account_for(customer)
@@ -94,6 +100,6 @@ def reset(customer: Customer) -> Message | None:
         return queue_customer_mail(
             "password_reset",
             customer,
-            f"password_reset:token:{row.pk}",
+            key or f"password_reset:token:{row.pk}",
             {"reset_url": f"{django_settings.BASE_URL}/account/reset/{plain}/"},
         )

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from shopmail.api.base import json_body, json_response
+from shopmail.core.redact import redact_link_tokens
 from shopmail.mail import actions
 from shopmail.mail.models import Message, Status
 from shopmail.store.ingest import Rejected
@@ -44,16 +45,18 @@ def message_detail(m: Message) -> dict[str, Any]:
     headers: list[list[str]] = []
     if payload.raw:
         parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
-        headers = [[name, str(value)] for name, value in parsed.items()]
+        headers = [[name, redact_link_tokens(str(value))] for name, value in parsed.items()]
     attempts = [
         {"at": _iso(a.at), "outcome": a.outcome, "code": a.code, "reply": a.reply, "worker": a.worker}
         for a in m.attempt_log.all()
     ]
     return {
         **message_summary(m),
-        "subject": payload.subject,
-        "text": payload.text,
-        "html": payload.html,
+        # one-time links (reset, invitation) are shown without their token; the stored bytes the
+        # worker sends keep it (issue 19: an API key alone gave a working reset link)
+        "subject": redact_link_tokens(payload.subject),
+        "text": redact_link_tokens(payload.text),
+        "html": redact_link_tokens(payload.html),
         "headers": headers,
         "template_version": payload.template_version or None,
         "language": payload.language,

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from shopmail.core.redact import redact_link_tokens
 from shopmail.mail import actions, compose
 from shopmail.mail.models import Message, Payload, Status
 from shopmail.panel.access import staff_required
@@ -50,7 +51,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/messages.html", {"form": form, "page": paginate(request, query)})
 
 
-def _content(message: Message, payload: Payload) -> dict[str, Any]:
+def _raw_content(message: Message, payload: Payload) -> dict[str, Any]:
     """What was sent; for a message not composed yet, what would be sent now."""
     if payload.raw:
         parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
@@ -74,6 +75,16 @@ def _content(message: Message, payload: Payload) -> dict[str, Any]:
         "headers": [],
         "version": version,
     }
+
+
+def _content(message: Message, payload: Payload) -> dict[str, Any]:
+    """What was (or would be) sent, with one-time link tokens redacted (the stored bytes keep them)."""
+    content = _raw_content(message, payload)
+    for name in ("subject", "text", "html"):
+        if isinstance(content.get(name), str):
+            content[name] = redact_link_tokens(content[name])
+    content["headers"] = [(name, redact_link_tokens(value)) for name, value in content.get("headers", [])]
+    return content
 
 
 @staff_required

@@ -108,6 +108,8 @@ def forgot_sent(request: HttpRequest) -> HttpResponse:
 def _set_password(request: HttpRequest, token: str, purpose: str) -> HttpResponse:
     title = "Accept your invitation" if purpose == AccountToken.Purpose.INVITE else "Choose a new password"
     row = tokens.find(token, purpose)
+    if row is not None and purpose == AccountToken.Purpose.INVITE and row.account.has_password:
+        row = None  # a password was chosen since the invitation: only a reset may replace it
     if row is None:
         return page(
             request, "account/link_invalid.html", {"purpose": purpose, "section": "login"}, status=410

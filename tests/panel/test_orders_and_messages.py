@@ -61,7 +61,7 @@ def test_order_page_shows_history_and_why_nothing_was_sent(staff, store):
 def test_send_notification_with_custom_message(staff, placed):
     response = staff.post(
         f"/admin/orders/{placed.pk}/notify/",
-        {"notification": "order_shipped", "custom_message": "Your parcel left today."},
+        {"notification": "order_shipped", "custom_message": "Your parcel left today.", "confirm": "1"},
     )
     assert response.status_code == 302
     message = Message.objects.get(notification="order_shipped")

@@ -13,11 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from shopmail.mail import actions
-from shopmail.mail.models import Message
+from shopmail.domain import changes
+from shopmail.mail import actions, compose, outbox, rendering
+from shopmail.mail.actions import ORDER_NOTIFICATIONS
+from shopmail.mail.models import Message, Payload
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import CustomMessageForm, NotifyForm
-from shopmail.store.models import Order
+from shopmail.store.models import Order, StoreSettings
+from shopmail.support import backorder
 
 PER_PAGE = 50
 
@@ -74,7 +77,10 @@ def _order_page(request: HttpRequest, order: Order, status: int = 200, **context
     ]
     mails = list(Message.objects.filter(order=order).order_by("-created_at", "-id"))
     snapshot = order.snapshot or {}
-    context.setdefault("notify_form", NotifyForm())
+    context.setdefault(
+        "notify_form",
+        NotifyForm(initial={"notification": suggested_notification(order, StoreSettings.load())}),
+    )
     context.update(
         order=order,
         snapshot=snapshot,
@@ -86,6 +92,7 @@ def _order_page(request: HttpRequest, order: Order, status: int = 200, **context
         totals=snapshot.get("totals") or {},
         customer_data=snapshot.get("customer") or {},
         resend_form=CustomMessageForm(),
+        backorder_choice=backorder.LABELS.get(order.backorder_choice or "", order.backorder_choice),
     )
     return render(request, "panel/order.html", context, status=status)
 
@@ -95,6 +102,49 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_page(request, get_object_or_404(Order.objects.select_related("customer"), pk=pk))
 
 
+def suggested_notification(order: Order, settings: StoreSettings) -> str:
+    """The notification that matches what the order means now ("Send notification…" starts on it)."""
+    snapshot = order.snapshot or {}
+    meaning = settings.meaning()(snapshot.get("status"))
+    if meaning == "cancelled":
+        key = "order_cancelled"
+    elif meaning == "refunded":
+        key = "order_refunded"
+    elif meaning == "failed":
+        key = "order_payment_failed"
+    elif snapshot.get("shipments"):
+        key = "order_partially_shipped" if changes.remaining(snapshot) else "order_shipped"
+    elif meaning == "completed":
+        key = "order_completed"
+    elif meaning == "processing":
+        key = "order_confirmed"
+    elif meaning in ("pending", "on_hold"):
+        key = "order_received"
+    else:
+        key = "order_updated"
+    return key if key in ORDER_NOTIFICATIONS else "order_updated"
+
+
+def _notify_preview(order: Order, notification: str, custom_message: str) -> dict[str, Any]:
+    """The e-mail as it would be sent, for the confirmation step."""
+    settings = StoreSettings.load()
+    snapshot = order.snapshot or {}
+    customer = snapshot.get("customer") or {}
+    message = Message(notification=notification, to_email=customer.get("email") or "", pk=0)
+    payload = Payload(
+        language=outbox.language_for(customer, settings),
+        context={
+            "order_id": order.external_id,
+            "order": snapshot,
+            "changes": [],
+            "shipment_id": (snapshot.get("shipments") or [{}])[-1].get("id"),
+            "custom_message": custom_message,
+        },
+    )
+    rendered, _ = compose.render_message(message, payload, settings)
+    return {"to": message.to_email, "subject": rendered.subject, "text": rendered.text}
+
+
 @staff_required
 @require_POST
 def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
@@ -102,6 +152,15 @@ def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
     form = NotifyForm(request.POST)
     if not form.is_valid():
         return _order_page(request, order, status=422, notify_form=form)
+    if request.POST.get("confirm") != "1":  # first the preview, then the confirmed send
+        try:
+            preview = _notify_preview(
+                order, form.cleaned_data["notification"], form.cleaned_data["custom_message"]
+            )
+        except rendering.TemplateRenderError as exc:
+            form.add_error(None, f"The e-mail cannot be made: {exc}")
+            return _order_page(request, order, status=422, notify_form=form)
+        return _order_page(request, order, notify_form=form, notify_preview=preview)
     try:
         message = actions.notify(
             order, form.cleaned_data["notification"], form.cleaned_data["custom_message"]

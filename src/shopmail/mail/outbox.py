@@ -6,6 +6,7 @@ it was stored (the transactional outbox). Nothing here talks to SMTP.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,12 @@ from typing import Any
 from shopmail.mail import wakeup
 from shopmail.mail.models import Message, Payload, Priority
 from shopmail.store.models import Order, StoreSettings
+
+
+# Mail that follows a milestone of the same ingest and must not reach the customer before it
+# (the back-order choice refers to the confirmation): due this much later, so no worker batch
+# sends both at once.
+FOLLOW_UPS = {"order_backorder_choice": dt.timedelta(seconds=60)}
 
 
 @dataclass
@@ -63,6 +70,9 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
         )
         for draft in drafts
     ]
+    for message, draft in zip(messages, drafts, strict=True):
+        if draft.notification in FOLLOW_UPS:  # never ahead of the milestone it follows
+            message.due_at = message.due_at + FOLLOW_UPS[draft.notification]
     Message.objects.bulk_create(messages)
     payloads = [
         Payload(

@@ -69,7 +69,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "index",
-        {"rows": rows, "segments": Segment.objects.all(), "opted_in": segments.opted_in().count()},
+        {
+            "rows": rows,
+            "segments": [(segment, segments.describe(segment.filters)) for segment in Segment.objects.all()],
+            "opted_in": segments.opted_in().count(),
+        },
     )
 
 

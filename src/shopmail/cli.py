@@ -15,6 +15,9 @@ COMMANDS = {
     "transports": "transports",
     "send-test": "send_test",
     "demo": "demo",
+    "pull": "pull",
+    "dkim": "dkim",
+    "bounces": "bounces",
 }
 
 USAGE = """usage: shopmail COMMAND [options]
@@ -30,6 +33,10 @@ Commands:
   transports                                  detect which mail transports are usable here
   send-test --to ADDRESS                      send a test e-mail with the current transport
   demo                                        fill an empty database with a demo store
+  pull shopify|woocommerce [--since T] [--dry-run]
+                                              fetch changed orders from the shop's REST API and sync them
+  dkim generate --domain D --selector S       make and store a DKIM key, print the DNS record
+  bounces --listen HOST:PORT                  take bounce and complaint reports over SMTP
 
 Run "shopmail COMMAND --help" for the options of one command.
 Environment: SHOPMAIL_DATA_DIR, DATABASE_URL, SHOPMAIL_SECRET_KEY, SHOPMAIL_SMTP_URL, SHOPMAIL_BASE_URL.

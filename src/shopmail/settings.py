@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "shopmail.store",
     "shopmail.mail",
+    "shopmail.mail.deliverability",
     "shopmail.api",
     "shopmail.panel",
     "shopmail.account",

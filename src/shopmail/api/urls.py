@@ -1,6 +1,6 @@
 """Every API router, mounted on the one NinjaAPI."""
 
-from shopmail.api import events, feed, ingest, messages, newsletters, settings, templates
+from shopmail.api import deliverability, events, feed, ingest, messages, newsletters, settings, templates
 from shopmail.api.base import api
 from shopmail.api.hooks import router as hooks_router
 
@@ -12,5 +12,6 @@ api.add_router("", templates.router)
 api.add_router("", feed.router)
 api.add_router("", newsletters.router)
 api.add_router("", hooks_router)
+api.add_router("", deliverability.router)
 
 __all__ = ["api"]

@@ -6,6 +6,7 @@ Message-ID and Date) is stored on the payload, so a retry sends the very same by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from shopmail.domain import mime
-from shopmail.mail import links, rendering, templates
+from shopmail.mail import links, rendering, signing, templates
 from shopmail.mail.models import Message, Payload
 from shopmail.store.models import Product, StoreSettings
 
@@ -125,7 +126,7 @@ def compose(
     if composer is not None:
         composed = composer(message, payload, settings)
         if composed is not None:
-            return composed
+            return dataclasses.replace(composed, raw=signing.sign(composed.raw, settings))
     rendered, version = render_message(message, payload, settings, sources=sources)
     customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
     to_name = (
@@ -150,4 +151,4 @@ def compose(
             *map(tuple, payload.context.get("headers") or ()),
         ],
     )
-    return Composed(rendered.subject, rendered.text, rendered.html, raw, version)
+    return Composed(rendered.subject, rendered.text, rendered.html, signing.sign(raw, settings), version)

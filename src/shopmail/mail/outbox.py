@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopmail.mail import wakeup
-from shopmail.mail.models import Message, Payload, Priority
+from shopmail.mail.deliverability import suppression
+from shopmail.mail.models import Message, Payload, Priority, Status
 from shopmail.store.models import Order, StoreSettings
+
+SUPPRESSED = "suppressed"  # the reason a message to a suppressed address is held
 
 
 # Mail that follows a milestone of the same ingest and must not reach the customer before it
@@ -58,6 +61,8 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
     """Insert the drafts (in the caller's transaction); returns the saved messages."""
     if not drafts:
         return []
+    # Order and staff mail to a hard-bounced address is held, releasable by staff (SPEC section 9).
+    suppressed = suppression.suppressed_for_all(d.to_email for d in drafts if d.priority == Priority.ORDER)
     messages = [
         Message(
             key=draft.key,
@@ -67,6 +72,11 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
             order=draft.order,
             resend_of=draft.resend_of,
             message_id=new_message_id(settings.from_email),
+            **(
+                {"status": Status.HELD, "last_error": SUPPRESSED}
+                if suppressed and suppression.normalize(draft.to_email) in suppressed
+                else {}
+            ),
         )
         for draft in drafts
     ]

@@ -50,6 +50,7 @@ from shopmail.db import column, db_value, fast_update, insert_rows, int_list, ra
 from shopmail.domain import mime
 from shopmail.domain.retry import Backoff, Outcome, RetryPolicy, Schedule, transport_down
 from shopmail.mail import compose as compose_mod
+from shopmail.mail.deliverability import verp
 from shopmail.mail.models import Attempt, Message, Payload, Priority, Status, WorkerBeat
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
 from shopmail.mail.wakeup import WAKE, Listener
@@ -160,6 +161,11 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     """Compose what has not been composed yet; hold what cannot be rendered."""
     prepared = Prepared()
     sender = mime.normalize_email(store.from_email)
+    bounce_domain = str((store.bounces or {}).get("domain") or "")
+
+    def sender_of(pk: int) -> str:  # VERP (SPEC section 9): a bounce names its message
+        return verp.envelope_sender(bounce_domain, pk) if bounce_domain else sender
+
     # Read in any order and sorted here (order and staff mail first): an ORDER BY made SQLite
     # copy every message's bytes into a sorter. Values as the driver returns them (no converters).
     batch = with_pks(Message.objects.all(), ids).order_by()
@@ -171,7 +177,9 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             later.add(pk)
         else:  # envelope addresses as the headers have them (IDNA domains)
             prepared.envelopes.append(
-                Envelope(str(pk), sender, (mime.normalize_email(to_email),), bytes(stored), wire_ready=True)
+                Envelope(
+                    str(pk), sender_of(pk), (mime.normalize_email(to_email),), bytes(stored), wire_ready=True
+                )
             )
     if not later:
         return prepared
@@ -205,7 +213,13 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             subject_only.append(payload)
         prepared.envelopes.append(
             # built by domain.mime: sent as it is
-            Envelope(str(message.pk), sender, (mime.normalize_email(message.to_email),), composed.raw, True)
+            Envelope(
+                str(message.pk),
+                sender_of(message.pk),
+                (mime.normalize_email(message.to_email),),
+                composed.raw,
+                True,
+            )
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])

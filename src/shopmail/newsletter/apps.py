@@ -7,6 +7,8 @@ class NewsletterConfig(AppConfig):
 
     def ready(self) -> None:
         from shopmail.mail import compose
-        from shopmail.newsletter import mailing
+        from shopmail.mail.deliverability import intake
+        from shopmail.newsletter import consent, mailing
 
         compose.register(mailing.NOTIFICATION, mailing.compose_registered)
+        intake.complaint_received.connect(consent.on_complaint, dispatch_uid="newsletter.complaint")

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shopmail.mail.models import Message, Status
-from shopmail.newsletter.models import Consent, ConsentSource, Newsletter
+from shopmail.newsletter.models import Consent, ConsentSource, Newsletter, Recipient
 from shopmail.store import feed
 from shopmail.store.models import Customer
 
@@ -93,6 +93,19 @@ def unsubscribe(
             },
         )
     return True
+
+
+def on_complaint(sender: object, email: str, message: Message | None = None, **kwargs: object) -> None:
+    """A spam complaint (deliverability's ``complaint_received``) opts the address out of newsletters."""
+    newsletter_id = (
+        Recipient.objects.filter(message=message).values_list("newsletter_id", flat=True).first()
+        if message is not None
+        else None
+    )
+    for customer in Customer.objects.filter(email__iexact=email):
+        unsubscribe(
+            customer, source=ConsentSource.COMPLAINT, newsletter_id=newsletter_id, detail="spam complaint"
+        )
 
 
 def subscribe(customer: Customer, *, source: str = ConsentSource.ACCOUNT, detail: str = "") -> bool:

@@ -85,6 +85,7 @@ class ConsentSource(models.TextChoices):
     ONE_CLICK = "one_click"  # RFC 8058 POST from the mail client
     PANEL = "panel"  # staff in the control panel
     API = "api"
+    COMPLAINT = "complaint"  # the recipient reported a newsletter as spam (an ARF report, SPEC 9)
 
 
 class Consent(models.Model):

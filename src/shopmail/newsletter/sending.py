@@ -32,6 +32,7 @@ from shopmail.account import customers
 from shopmail.db import fast_update
 from shopmail.domain import mime
 from shopmail.mail import outbox
+from shopmail.mail.deliverability.models import Suppression
 from shopmail.mail.models import Message, Priority
 from shopmail.newsletter import consent, segments
 from shopmail.newsletter.models import Newsletter, NewsletterStatus, Recipient
@@ -91,10 +92,14 @@ def _insert_recipients(newsletter: Newsletter, customers: QuerySet[Customer]) ->
     numbered in customer order."""
     segment_sql, params = customers.values(cid=F("pk"), addr=F("email")).query.sql_with_params()
     table = connection.ops.quote_name(Recipient._meta.db_table)
-    # identifiers from model metadata and Django's own compiled query; values are parameters
+    suppressed = connection.ops.quote_name(Suppression._meta.db_table)
+    # identifiers from model metadata and Django's own compiled query; values are parameters.
+    # A suppressed address (bounced, complained) is frozen as skipped: counted, never queued.
     sql = (
         f"INSERT INTO {table} (newsletter_id, customer_id, position, email, language, skipped)"
-        " SELECT %s, MIN(seg.cid), ROW_NUMBER() OVER (ORDER BY MIN(seg.cid)) - 1, MIN(seg.addr), '', ''"
+        " SELECT %s, MIN(seg.cid), ROW_NUMBER() OVER (ORDER BY MIN(seg.cid)) - 1, MIN(seg.addr), '',"
+        f" CASE WHEN LOWER(TRIM(MIN(seg.addr))) IN (SELECT email FROM {suppressed})"
+        " THEN 'suppressed' ELSE '' END"
         f" FROM ({segment_sql}) seg GROUP BY LOWER(TRIM(seg.addr))"
     )
     with connection.cursor() as cursor:

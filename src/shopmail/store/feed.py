@@ -13,6 +13,8 @@ FEED_TYPES = (
     "rma.decided",
     "newsletter.unsubscribed",
     "message.failed",
+    "message.bounced",
+    "customer.suppressed",
 )
 
 

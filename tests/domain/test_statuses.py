@@ -255,7 +255,7 @@ def test_unmapped_status_is_never_a_confirmation():
     assert (change.rule, change.before_meaning, change.after_meaning) == (
         "status_changed",
         "processing",
-        None,
+        "unmapped",
     )
 
 

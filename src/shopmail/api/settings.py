@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
@@ -10,12 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmail.api.base import body_schema, json_body, json_response
 from shopmail.core import secretbox
+from shopmail.domain import dkim
 from shopmail.domain.changes import RULES
 from shopmail.domain.snapshot import Email, Instant
+from shopmail.mail import signing
+from shopmail.store import statuses as store_statuses
 from shopmail.store.ingest import Rejected, pydantic_errors
 from shopmail.store.models import StoreSettings
 
 router = Router(tags=["settings"])
+Meaning = Literal["pending", "on_hold", "failed", "processing", "completed", "cancelled", "refunded"]
 SECRET_FIELDS = ("password",)
 
 
@@ -30,6 +35,18 @@ class TransportIn(BaseModel):
     timeout: Annotated[float, Field(gt=0, le=600)] | None = None
     pool_size: Annotated[int, Field(ge=1, le=64)] | None = None
     # no "path": the sendmail program comes only from SHOPMAIL_SENDMAIL (SPEC section 1)
+
+
+class DkimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    domain: Annotated[str, Field(max_length=253)] | None = None
+    selector: Annotated[str, Field(max_length=63)] | None = None
+    private_key: Annotated[str, Field(max_length=20_000)] | None = None  # PEM; "" turns signing off
+
+
+class BouncesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    domain: Annotated[str, Field(max_length=253, pattern=r"^([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{2,63}$|^$")]
 
 
 class SettingsPatch(BaseModel):
@@ -47,6 +64,25 @@ class SettingsPatch(BaseModel):
     notifications: dict[str, bool] | None = None
     rules: dict[str, bool] | None = None
     transport: TransportIn | None = None
+    platform: Literal["generic", "woocommerce", "shopify", "magento", "prestashop"] | None = None
+    status_map: (
+        dict[
+            Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\r\n\x00]*$")],
+            Meaning | None,
+        ]
+        | None
+    ) = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    dkim: DkimIn | None = None
+    bounces: BouncesIn | None = None
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def notification_keys() -> tuple[str, ...]:
@@ -75,6 +111,21 @@ def settings_json(settings: StoreSettings) -> dict[str, Any]:
         "notifications": {key: switches.notification_on(key) for key in keys},
         "rules": {rule: switches.rule_on(rule) for rule in RULES},
         "transport": transport,
+        "dkim": signing.public_json(settings),
+        "bounces": {"domain": (settings.bounces or {}).get("domain", "")},
+        **status_settings_json(settings),
+    }
+
+
+def status_settings_json(settings: StoreSettings) -> dict[str, Any]:
+    """``platform``, ``status_map`` (the store's own entries), the effective map and the
+    statuses of stored orders that it does not map (SPEC section 3), and ``time_zone``."""
+    return {
+        "time_zone": settings.time_zone,
+        "platform": settings.platform,
+        "status_map": dict(settings.status_map),
+        "status_meanings": store_statuses.effective_map(settings),
+        "unmapped_statuses": store_statuses.unmapped(settings),
     }
 
 
@@ -91,11 +142,24 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
     for key in patch.rules or {}:
         if key not in RULES:
             errors.append({"loc": ["body", "rules", key], "msg": "is not an order-update rule"})
+    if patch.time_zone is not None and not valid_time_zone(patch.time_zone):
+        errors.append({"loc": ["body", "time_zone"], "msg": "is not a time zone name, e.g. Europe/Oslo"})
+    dkim_value = None
+    if patch.dkim is not None:
+        try:
+            dkim_value = signing.patched(settings, patch.dkim.model_dump(exclude_none=True))
+        except (dkim.DkimError, secretbox.SecretUnreadable) as exc:
+            errors.append({"loc": ["body", "dkim"], "msg": str(exc)})
     if errors:
         raise Rejected(errors)
     for name, value in patch.model_dump(exclude_unset=True, exclude_none=True).items():
+        if name == "dkim":
+            value = dkim_value
         if name in ("notifications", "rules"):
             value = {**getattr(settings, name), **value}
+        elif name == "status_map":  # entries are added or changed; a null removes one
+            merged = {**settings.status_map, **value}
+            value = {status: meaning for status, meaning in merged.items() if meaning is not None}
         elif name == "transport":
             value = transport_value(settings.transport, value)
         setattr(settings, name, value)

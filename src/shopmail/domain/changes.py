@@ -205,7 +205,9 @@ def _new_order(new: Snapshot, meaning: Meaning) -> list[Change]:
     changes: list[Change] = []
 
     def add(rule: str, description: str) -> None:
-        changes.append(Change(rule, after=status, description=description, after_meaning=means))
+        changes.append(
+            Change(rule, after=status, description=description, after_meaning=means or statuses.UNMAPPED)
+        )
 
     if means in (statuses.PENDING, statuses.ON_HOLD):
         add("order_received", "Order received")
@@ -229,7 +231,14 @@ def _status_change(old: Snapshot, new: Snapshot, meaning: Meaning) -> list[Chang
     was, means = meaning(before), meaning(after)
 
     def change(rule: str, description: str) -> Change:
-        return Change(rule, before, after, description=description, before_meaning=was, after_meaning=means)
+        return Change(
+            rule,
+            before,
+            after,
+            description=description,
+            before_meaning=was or statuses.UNMAPPED,
+            after_meaning=means or statuses.UNMAPPED,
+        )
 
     found: list[Change] = []
     if means == statuses.CANCELLED:

@@ -24,6 +24,9 @@ COMPLETED = "completed"
 CANCELLED = "cancelled"
 REFUNDED = "refunded"
 
+#: What the history says of a status that is in no map (never a meaning itself).
+UNMAPPED = "unmapped"
+
 #: The seven meanings, in the order an order usually passes through them.
 MEANINGS = (PENDING, ON_HOLD, FAILED, PROCESSING, COMPLETED, CANCELLED, REFUNDED)
 

@@ -37,6 +37,8 @@ def order_detail(external_id: str) -> dict[str, Any] | None:
                 "description": event.description,
                 "outcome": event.outcome,
                 "message": event.message_id,
+                "before_meaning": event.before_meaning or None,  # what the statuses meant (SPEC 3)
+                "after_meaning": event.after_meaning or None,
             }
             for event in order.events.all()
         ],

@@ -16,7 +16,6 @@ COMMANDS = {
     "send-test": "send_test",
     "demo": "demo",
     "pull": "pull",
-    "pull": "pull",
     "dkim": "dkim",
     "bounces": "bounces",
 }
@@ -34,8 +33,6 @@ Commands:
   transports                                  detect which mail transports are usable here
   send-test --to ADDRESS                      send a test e-mail with the current transport
   demo                                        fill an empty database with a demo store
-  pull shopify|woocommerce [--since T] [--dry-run]
-                                              fetch changed orders from the shop's REST API and sync them
   pull shopify|woocommerce [--since T] [--dry-run]
                                               fetch changed orders from the shop's REST API and sync them
   dkim generate --domain D --selector S       make and store a DKIM key, print the DNS record

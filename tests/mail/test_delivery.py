@@ -351,8 +351,18 @@ def test_backorder_choice_mail_carries_both_signed_links(api, smtp_store, smtp_s
     snap = order("1", status="processing")
     snap["lines"][0]["backordered"] = True
     api.put("/orders/1", snap)
+    drain()  # the confirmation (and staff mail) first: the choice follows it (outbox.FOLLOW_UPS)
+    first = smtp_server.wait_for(2)
+    assert "order_confirmed" in {m.message["X-Shopmail-Notification"] for m in first}
+    from django.utils import timezone
+
+    from shopmail.mail.models import Message
+
+    Message.objects.filter(notification="order_backorder_choice").update(due_at=timezone.now())
     drain()
-    [choice] = [m for m in smtp_server.wait_for(3) if "backorder" in m.message["X-Shopmail-Notification"]]
+    received = smtp_server.wait_for(3)
+    assert received[2].message["X-Shopmail-Notification"] == "order_backorder_choice"
+    [choice] = [m for m in received if "backorder" in m.message["X-Shopmail-Notification"]]
     text = choice.message.get_body(("plain",)).get_content()
     found = {
         links.backorder_from_token(part.rstrip("/").rsplit("/", 1)[-1])

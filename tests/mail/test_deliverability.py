@@ -275,6 +275,10 @@ def test_multi_recipient_dsn_suppresses_each_failed_address(api, smtp_store):
     listed = api.get("/suppressions").json()
     assert listed["total"] == 2 and {item["reason"] for item in listed["items"]} == {"hard_bounce"}
     assert api.delete("/suppressions/nobody@example.org").status_code == 404
+    metrics = api.client.get("/metrics", **api.headers).content.decode()
+    assert 'shopmail_bounce_reports_total{kind="bounce"} 2' in metrics
+    assert "shopmail_hard_bounces_total 2" in metrics
+    assert 'shopmail_suppressions{reason="hard_bounce"} 2' in metrics
 
 
 def test_dkim_generate_command_stores_a_key_and_prints_the_record(store):
@@ -344,3 +348,36 @@ def test_newsletters_skip_suppressed_addresses_and_count_them(store):
         "Reader3@Example.com",
     }
     assert stats.delivery_counts(letter)["skipped"] == 1
+
+
+def test_settings_api_takes_a_key_write_only_and_shows_the_record(api):
+    bad = api.patch("/settings", {"dkim": {"domain": "shop.test", "selector": "sm1", "private_key": "nope"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "dkim"]
+    assert not StoreSettings.load().dkim  # nothing changed
+    no_key = api.patch("/settings", {"dkim": {"domain": "shop.test", "selector": "sm1"}})
+    assert no_key.status_code == 422 and "private_key" in no_key.json()["detail"][0]["msg"]
+
+    ok = api.patch(
+        "/settings",
+        {
+            "dkim": {"domain": "Shop.Test", "selector": "sm1", "private_key": _KEY},
+            "bounces": {"domain": "b.shop.test"},
+        },
+    )
+    assert ok.status_code == 200, ok.content
+    shown = ok.json()["dkim"]
+    assert "private_key" not in shown and shown["private_key_set"] is True
+    assert shown["domain"] == "shop.test" and shown["dns_name"] == "sm1._domainkey.shop.test"
+    assert shown["dns_record"].startswith("v=DKIM1; k=rsa; p=")
+    assert ok.json()["bounces"] == {"domain": "b.shop.test"}
+    assert _KEY.split("\n")[1] not in api.get("/settings").content.decode()
+    stored = StoreSettings.load().dkim
+    assert stored["private_key"].startswith("sealed:") and _KEY.split("\n")[1] not in stored["private_key"]
+
+    # a new selector keeps the stored key; an empty key turns signing off
+    moved = api.patch("/settings", {"dkim": {"selector": "sm2"}}).json()["dkim"]
+    assert moved["selector"] == "sm2" and moved["dns_record"] == shown["dns_record"]
+    off = api.patch("/settings", {"dkim": {"private_key": ""}}).json()["dkim"]
+    assert off["private_key_set"] is False and "dns_record" not in off
+    bad_domain = api.patch("/settings", {"bounces": {"domain": "not a domain"}})
+    assert bad_domain.status_code == 422

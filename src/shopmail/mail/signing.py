@@ -48,3 +48,42 @@ def store_key(settings: StoreSettings, domain: str, selector: str, private_key_p
     }
     settings.save(update_fields=["dkim", "updated_at"])
     return signer
+
+
+def public_json(settings: StoreSettings) -> dict[str, Any]:
+    """The ``dkim`` setting as the API and the panel show it: the key write-only, the record to publish."""
+    config = dict(settings.dkim or {})
+    out: dict[str, Any] = {
+        "domain": config.get("domain", ""),
+        "selector": config.get("selector", ""),
+        "private_key_set": bool(config.get("private_key")),
+    }
+    try:
+        signer = signer_for(config)
+    except (dkim.DkimError, secretbox.SecretUnreadable) as exc:
+        out["error"] = str(exc)
+        return out
+    if signer is not None:
+        out["dns_name"] = signer.dns_name
+        out["dns_record"] = signer.dns_record()
+    return out
+
+
+def patched(settings: StoreSettings, patch: dict[str, Any]) -> dict[str, Any]:
+    """The ``dkim`` value to store for a PATCH: a new key is checked and sealed; without one the
+    stored key is kept (and checked against a new domain or selector); ``private_key: ""`` turns
+    signing off. Raises ``dkim.DkimError`` naming what is wrong."""
+    old = dict(settings.dkim or {})
+    if patch.get("private_key") == "":
+        return {}
+    domain = str(patch.get("domain", old.get("domain", "")))
+    selector = str(patch.get("selector", old.get("selector", "")))
+    if patch.get("private_key"):
+        signer = dkim.Signer.from_pem(domain, selector, patch["private_key"])
+        sealed = secretbox.seal(patch["private_key"].strip() + "\n")
+    elif old.get("private_key"):
+        signer = dkim.Signer.from_pem(domain, selector, secretbox.unseal(old["private_key"]))
+        sealed = old["private_key"]
+    else:
+        raise dkim.DkimError("a private_key is needed (or make one: shopmail dkim generate)")
+    return {"domain": signer.domain, "selector": signer.selector, "private_key": sealed}

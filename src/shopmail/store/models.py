@@ -42,6 +42,11 @@ class StoreSettings(models.Model):
     platform = models.CharField(max_length=20, default="generic")
     status_map = models.JSONField(default=dict, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")  # IANA name; zone-less times are read in it
+    # SPEC section 4: {"logo_url", "accent_color", "footer_text"} on every e-mail and customer page
+    branding = models.JSONField(default=dict, blank=True)
+    update_digest_minutes = models.PositiveIntegerField(default=0)  # SPEC section 4; 0: no digest
+    # the panel's last test e-mail: {"ok", "at", "to", "reply"} (its outcome colours the transport badge)
+    transport_test = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     @classmethod
@@ -80,7 +85,9 @@ class StoreSettings(models.Model):
         return {
             "company_name": self.company_name,
             "company_url": self.company_url,
-            "brand_color": self.brand_color,
+            "brand_color": (self.branding or {}).get("accent_color") or self.brand_color,
+            "logo_url": (self.branding or {}).get("logo_url") or "",
+            "footer_text": (self.branding or {}).get("footer_text") or "",
             "default_language": self.default_language,
             "admin_email": self.admin_email,
             "from_name": self.from_name,

@@ -70,3 +70,18 @@ def test_back_order_choice_is_shown_in_words(staff, placed):
     page = staff.get(f"/admin/orders/{placed.pk}/").content.decode()
     assert "Ship what is available now, the rest when it arrives" in page
     assert ">ship_available" not in page
+
+
+def badge(page: str) -> str:
+    start = page.index('id="transport-badge"')
+    return page[start : page.index("</dd>", start)]
+
+
+def test_a_failed_test_email_turns_the_transport_badge_red(staff, smtp_store, smtp_server):
+    smtp_server.reject_recipient("me@shop.test", 550, "5.1.1 No such mailbox here")
+    staff.post("/admin/settings/test/", {"to": "me@shop.test"})
+    shown = badge(staff.get("/admin/settings/").content.decode())
+    assert "badge-bad" in shown and "test e-mail failed" in shown and "No such mailbox here" in shown
+    staff.post("/admin/settings/test/", {"to": "other@shop.test"})
+    shown = badge(staff.get("/admin/settings/").content.decode())
+    assert "badge-ok" in shown and "badge-bad" not in shown

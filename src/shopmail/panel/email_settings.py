@@ -84,6 +84,7 @@ def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpRespon
         sendmail_path=configured_path(),
         transport=transport_summary(settings.transport),
         worker=worker_status(),
+        last_test=settings.transport_test or None,
     )
     return render(request, "panel/settings.html", context, status=status)
 
@@ -144,6 +145,7 @@ def save_transport(request: HttpRequest) -> HttpResponse:
     except Rejected as exc:
         add_errors(form, exc.errors, prefix=("body", "transport"))
         return _page(request, status=422, transport_form=form)
+    StoreSettings.objects.filter(pk=settings.pk).update(transport_test={})  # an old test says nothing now
     messages.success(request, "Transport saved. The delivery worker uses it for the next message.")
     return redirect("panel:settings")
 
@@ -183,4 +185,9 @@ def send_test(request: HttpRequest) -> HttpResponse:
             "summary": str(result.outcome),
             "reply": server_reply(result.code, result.reply),
         }
+    # kept: the transport badge shows a failed test until a later test or a transport change
+    settings = StoreSettings.load()
+    at = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+    settings.transport_test = {"ok": outcome["ok"], "at": at, "to": to, "reply": outcome["reply"][:500]}
+    settings.save(update_fields=["transport_test", "updated_at"])
     return _page(request, test_form=form, test_result=outcome)

@@ -381,3 +381,45 @@ def test_settings_api_takes_a_key_write_only_and_shows_the_record(api):
     assert off["private_key_set"] is False and "dns_record" not in off
     bad_domain = api.patch("/settings", {"bounces": {"domain": "not a domain"}})
     assert bad_domain.status_code == 422
+
+
+def _zone(records: dict[tuple[str, str], list[str]]):
+    from shopmail.mail.deliverability import dns
+
+    def resolve(name: str, rdtype: str) -> list[str]:
+        if name == "down.test":
+            raise dns.LookupFailed("timeout")
+        return records.get((name, rdtype), [])
+
+    return resolve
+
+
+def test_dns_check_says_what_is_missing_and_what_matches(store):
+    from shopmail.mail.deliverability import dns
+
+    store.from_email = "orders@shop.test"
+    store.bounces = {"domain": "bounces.shop.test"}
+    store.save()
+    findings = {f.topic: f for f in dns.check(store, _zone({}))}
+    assert findings["dkim"].level == "warning" and "not DKIM-signed" in findings["dkim"].text
+    assert findings["spf"].level == findings["dmarc"].level == "warning"
+    assert findings["bounces"].level == "error" and "no MX" in findings["bounces"].text
+
+    signer = with_dkim(store)
+    record = signer.dns_record()
+    zone = {
+        ("sm1._domainkey.shop.test", "TXT"): [record.replace("; ", ";")],
+        ("shop.test", "TXT"): ["google-site-verification=x", "v=spf1 mx -all"],
+        ("_dmarc.shop.test", "TXT"): ["v=DMARC1; p=quarantine"],
+        ("bounces.shop.test", "MX"): ["10 mx.shop.test."],
+    }
+    assert {f.topic: f.level for f in dns.check(StoreSettings.load(), _zone(zone))} == {
+        "dkim": "ok",
+        "spf": "ok",
+        "dmarc": "ok",
+        "bounces": "ok",
+    }
+    other = dkim.Signer.from_pem("shop.test", "sm1", dkim.generate_key(1024)).dns_record()
+    zone[("sm1._domainkey.shop.test", "TXT")] = [other]
+    wrong = {f.topic: f for f in dns.check(StoreSettings.load(), _zone(zone))}["dkim"]
+    assert wrong.level == "error" and "another key" in wrong.text and record in wrong.text.replace('" "', "")

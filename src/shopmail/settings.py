@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "shopmail.api.middleware.JsonApiErrors",
+    "shopmail.api.idempotency.Idempotency",  # Idempotency-Key on every API POST (SPEC section 2)
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -222,3 +222,27 @@ def test_woocommerce_customer_and_product_webhooks(shops, client):
     from shopmail.store.models import Product
 
     assert Product.objects.get(sku="Bar3").stock_quantity == 4
+
+
+@pytest.mark.parametrize(
+    ("platform", "fixture", "order_id", "expected"),
+    [
+        # SPEC section 3/4: meanings through the platform's preset of the status map
+        ("shopify", "order_pending.json", "1073459983", ["admin_order_placed", "order_received"]),
+        # paid and fulfilled with a shipment: confirmed and shipped (no order_completed after order_shipped)
+        ("shopify", "order_paid_fulfilled.json", "1073459972", ["admin_order_placed", "order_confirmed", "order_shipped"]),  # noqa: E501
+        ("shopify", "order_cancelled.json", "450789469", ["admin_order_placed"]),
+        ("woocommerce", "order.json", "727", ["admin_order_placed", "order_confirmed"]),
+    ],
+)
+def test_published_orders_get_the_right_mail(shops, client, platform, fixture, order_id, expected):
+    shops.platform = platform
+    shops.notify_since = shops.notify_since.replace(year=2000)
+    shops.save()
+    body = load(platform, fixture)
+    if platform == "shopify":
+        answer = shopify_post(client, "orders/create", body["order"], "w-1")
+    else:
+        answer = woo_post(client, "order.created", body, "d-1")
+    assert answer.status_code == 200, answer.content
+    assert sorted(notifications(order_id)) == sorted(expected)

@@ -1,11 +1,10 @@
 """Shopify payloads (REST Admin API resources, the same objects its webhooks send) to shopmail's
 snapshot of SPEC section 3. Plain functions: no Django, no I/O.
 
-Shopify orders have no single status. :func:`status` names the one fact that decides what the
-order means (SPEC section 3): ``cancelled`` (``cancelled_at`` set), ``voided``, ``refunded``,
-``pending``, ``authorized``, ``fulfilled`` (a paid order whose ``fulfillment_status`` is
-``fulfilled``), ``paid``, ``partially_paid``, ``partially_refunded``; the Shopify preset of the
-status map gives each its meaning. The three fields it is derived from are kept in the snapshot.
+Shopify orders have no single status: the snapshot's ``status`` is the slug
+``domain.statuses.shopify_status`` derives from ``financial_status``, ``fulfillment_status`` and
+``cancelled_at`` (SPEC section 3), which the Shopify preset of the status map gives a meaning;
+the three fields are kept in the snapshot too.
 """
 
 from __future__ import annotations
@@ -27,9 +26,9 @@ from shopmail.connectors.common import (
     total,
     url,
 )
+from shopmail.domain import statuses
 
 PLATFORM = "shopify"
-PAID = ("paid", "partially_refunded")  # paid, and fulfilled: completed (SPEC section 3)
 LABELS = {
     "cancelled": "Cancelled",
     "voided": "Payment voided",
@@ -43,7 +42,7 @@ LABELS = {
 }
 # A fulfillment in one of these states is a shipment; "pending"/"open" are not yet, and
 # "cancelled"/"failure" take it away again (SPEC section 3).
-SHIPPED = ("success",)
+SHIPPED = statuses.SHOPIFY_FULFILLMENT_SHIPPED
 
 
 def unwrap(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -53,12 +52,11 @@ def unwrap(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def status(order: Mapping[str, Any]) -> str:
-    financial = text(order.get("financial_status"), 64) or "pending"
-    if order.get("cancelled_at"):
-        return "cancelled"
-    if financial in PAID and order.get("fulfillment_status") == "fulfilled":
-        return "fulfilled"
-    return financial
+    return statuses.shopify_status(
+        text(order.get("financial_status"), 64) or None,
+        text(order.get("fulfillment_status"), 64) or None,
+        order.get("cancelled_at"),
+    )
 
 
 def marketing_consent(customer: Mapping[str, Any]) -> tuple[bool, str | None]:

@@ -46,6 +46,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from shopmail import config
+from shopmail.core import periodic
 from shopmail.db import column, db_value, fast_update, insert_rows, int_list, raw_rows, table, with_pks
 from shopmail.domain import mime
 from shopmail.domain.retry import Backoff, Outcome, RetryPolicy, Schedule, transport_down
@@ -848,6 +849,8 @@ class Worker:
                     if self._broken or self._unwritten:
                         await self._recover()
                     await self._housekeeping()
+                    if not once:
+                        periodic.tick()  # registered jobs (a shop's scheduled pull) on their own thread
                     claimed = await self.run_once()
                     self._backoff.reset()
                 except Exception as exc:

@@ -66,6 +66,7 @@ def public_json(settings: StoreSettings) -> dict[str, Any]:
     if signer is not None:
         out["dns_name"] = signer.dns_name
         out["dns_record"] = signer.dns_record()
+        out["txt_line"] = dkim.txt_line(signer)
     return out
 
 

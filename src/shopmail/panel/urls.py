@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, path
 from shopmail.panel import (
     auth,
     dashboard,
+    deliverability,
     editor,
     email_settings,
     maillog,
@@ -27,6 +28,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("settings/detect/", email_settings.detect_transports, name="detect"),
     path("settings/test/", email_settings.send_test, name="send_test"),
     path("notifications/", switches.notifications_page, name="notifications"),
+    path("deliverability/", deliverability.deliverability_page, name="deliverability"),
+    path("deliverability/remove/", deliverability.suppression_remove, name="suppression_remove"),
     path("templates/", editor.template_list, name="templates"),
     path(_TEMPLATE, editor.template_edit, name="template_edit"),
     path(_TEMPLATE + "preview/", editor.template_preview, name="template_preview"),

@@ -11,6 +11,7 @@ from shopmail.panel import (
     maillog,
     orders,
     people,
+    statuses,
     switches,
     sync,
 )
@@ -28,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("settings/detect/", email_settings.detect_transports, name="detect"),
     path("settings/test/", email_settings.send_test, name="send_test"),
     path("notifications/", switches.notifications_page, name="notifications"),
+    path("settings/statuses/", statuses.statuses_page, name="statuses"),
     path("deliverability/", deliverability.deliverability_page, name="deliverability"),
     path("deliverability/remove/", deliverability.suppression_remove, name="suppression_remove"),
     path("templates/", editor.template_list, name="templates"),

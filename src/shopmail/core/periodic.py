@@ -17,13 +17,13 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 EVERY = 30.0  # seconds between two looks at the registered jobs
 
-_jobs: list[tuple[str, Callable[[], None]]] = []
+_jobs: list[tuple[str, Callable[[], object]]] = []
 _lock = threading.Lock()
 _running: threading.Thread | None = None
 _last = 0.0
 
 
-def register(name: str, job: Callable[[], None]) -> None:
+def register(name: str, job: Callable[[], object]) -> None:
     if all(existing != name for existing, _ in _jobs):
         _jobs.append((name, job))
 

@@ -56,9 +56,8 @@ class StoreSettings(models.Model):
             settings = StoreSettings(pk=1)
             url = django_settings.CONFIG.smtp_url
             if url:  # SHOPMAIL_SMTP_URL seeds the SMTP transport on first start
-                from shopmail.mail.transports import parse_smtp_url
-
                 from shopmail.core import secretbox
+                from shopmail.domain.smtp_url import parse_smtp_url
 
                 seeded = {k: v for k, v in parse_smtp_url(url).items() if v is not None}
                 if seeded.get("password"):

@@ -10,6 +10,7 @@ from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmail.api.base import body_schema, json_body, json_response
+from shopmail.connectors import config as connectors_config
 from shopmail.core import secretbox
 from shopmail.domain import dkim
 from shopmail.domain.changes import RULES
@@ -75,6 +76,7 @@ class SettingsPatch(BaseModel):
     time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     dkim: DkimIn | None = None
     bounces: BouncesIn | None = None
+    connectors: connectors_config.ConnectorsIn | None = None  # SPEC section 8; secrets write-only
 
 
 def valid_time_zone(name: str) -> bool:
@@ -113,6 +115,7 @@ def settings_json(settings: StoreSettings) -> dict[str, Any]:
         "transport": transport,
         "dkim": signing.public_json(settings),
         "bounces": {"domain": (settings.bounces or {}).get("domain", "")},
+        "connectors": connectors_config.all_public(),
         **status_settings_json(settings),
     }
 
@@ -152,7 +155,11 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
             errors.append({"loc": ["body", "dkim"], "msg": str(exc)})
     if errors:
         raise Rejected(errors)
+    if patch.connectors is not None:
+        connectors_config.apply(patch.connectors)  # kept by the connectors app, secrets sealed
     for name, value in patch.model_dump(exclude_unset=True, exclude_none=True).items():
+        if name == "connectors":
+            continue
         if name == "dkim":
             value = dkim_value
         if name in ("notifications", "rules"):

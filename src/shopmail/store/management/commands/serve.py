@@ -63,7 +63,10 @@ class Command(BaseCommand):
                 port=options["port"],
                 threads=options["threads"],
                 ident="shopmail",
-                clear_untrusted_proxy_headers=True,
+                # Behind a proxy named in SHOPMAIL_TRUSTED_PROXIES, X-Forwarded-For/-Proto must reach
+                # shopmail.core.client_ip (which believes them only from those proxies); waitress
+                # would otherwise drop them, and every visitor would share the proxy's address.
+                clear_untrusted_proxy_headers=not settings.SHOPMAIL_TRUSTED_PROXIES,
             )
         finally:
             stop.set()

@@ -15,6 +15,8 @@ FEED_TYPES = (
     "message.failed",
     "message.bounced",
     "customer.suppressed",
+    "order.changed_by_staff",  # SPEC 7: a panel/API order action, with the new snapshot
+    "shipment.created",  # by staff or a drop-shipper
 )
 
 

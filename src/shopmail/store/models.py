@@ -159,6 +159,7 @@ class SyncRun(models.Model):
     """One ingest: a sync document, an order PUT or a product restock."""
 
     source = models.CharField(max_length=20)  # api, sync, cli, panel, product, event
+    actor = models.CharField(max_length=200, blank=True, default="")  # panel: the staff user (SPEC 7)
     started_at = models.DateTimeField(default=timezone.now)
     dry_run = models.BooleanField(default=False)
     silent = models.BooleanField(default=False)

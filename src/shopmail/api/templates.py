@@ -8,6 +8,7 @@ from ninja import Router
 from shopmail.api.base import json_body, json_response
 from shopmail.mail import editing
 from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+from shopmail.mail.rendering import TemplateRenderError
 from shopmail.store.ingest import Rejected
 
 router = Router(tags=["templates"])
@@ -95,3 +96,7 @@ def preview(request: HttpRequest, notification: str, language: str, order: str |
         return json_response(editing.preview(notification, language, order))
     except LookupError:
         return json_response({"detail": "order not found"}, status=404)
+    except TemplateRenderError as exc:  # a stored template that cannot render (e.g. over the limits)
+        raise Rejected(
+            [{"loc": ["template", p.part], "line": p.line, "msg": p.reason} for p in exc.problems]
+        ) from None

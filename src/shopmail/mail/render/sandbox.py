@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import wraps
@@ -25,6 +26,11 @@ MAX_CHARS = 4 * MAX_OUTPUT  # characters produced in all, including inside macro
 MAX_WORK = 200_000  # loop iterations + calls + printed expressions, per part
 MAX_RANGE = 10_000  # items of one range()
 MAX_INT_BITS = 4096
+# Per part: characters of every string the template builds (a bound on the memory and the work of
+# string methods on large values: 2,000 title() calls on a 500 K string took 8.8 s) and the CPU
+# time of the render (isalpha() on 500 K characters builds nothing and takes ~5 ms a call).
+MAX_BUILT = 32 * MAX_OUTPUT
+MAX_SECONDS = 2.0
 
 
 class _Limit(Exception):
@@ -32,11 +38,13 @@ class _Limit(Exception):
 
 
 class _Budget:
-    __slots__ = ("chars", "work")
+    __slots__ = ("built", "chars", "deadline", "work")
 
     def __init__(self) -> None:
         self.work = 0
         self.chars = 0
+        self.built = 0
+        self.deadline = time.thread_time() + MAX_SECONDS  # CPU time of this thread: load does not count
 
     def spend(self, work: int, chars: int) -> None:
         self.work += work
@@ -45,6 +53,13 @@ class _Budget:
             raise _Limit(f"the template does too much work (over {MAX_WORK} loop steps, calls and outputs)")
         if self.chars > MAX_CHARS:
             raise _Limit(f"output too large (over {MAX_CHARS} characters)")
+        if time.thread_time() > self.deadline:
+            raise _Limit(f"the template takes too long to render (over {MAX_SECONDS:g} s)")
+
+    def build(self, size: int) -> None:
+        self.built += size
+        if self.built > MAX_BUILT:
+            raise _Limit(f"the template builds too much text (over {MAX_BUILT} characters in all)")
 
 
 _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
@@ -85,7 +100,7 @@ _STR_METHODS = frozenset(
 )
 _DICT_METHODS = frozenset({"items", "keys", "values", "get"})
 _SEQ_METHODS = frozenset({"index", "count"})
-_FORMAT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_WIDTH = re.compile(r"(\*|\d+)?(?:\.(\*|\d*))?")  # after %, the mapping key and the flags
 # filters whose number arguments set the size of what they make
 _SIZED_FILTERS = frozenset(
     {"center", "indent", "wordwrap", "truncate", "batch", "slice", "tojson", "replace"}
@@ -93,18 +108,45 @@ _SIZED_FILTERS = frozenset(
 
 
 def _check_value(value: Any) -> Any:
-    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_VALUE:
-        raise _Limit(f"value too large (over {MAX_VALUE} characters or items)")
+    if isinstance(value, str | list | tuple | dict):
+        if len(value) > MAX_VALUE:
+            raise _Limit(f"value too large (over {MAX_VALUE} characters or items)")
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget.build(len(value))
     if type(value) is int and value.bit_length() > MAX_INT_BITS:
         raise _Limit("number too large")
     return value
 
 
+def _format_numbers(fmt: str) -> Iterator[str]:
+    """Width and precision of every ``%`` conversion in ``fmt``, parsed as Python parses them:
+    a ``%(key)`` mapping key may hold nested parentheses (``%(a(b))300000000s`` has width
+    300000000), so a regular expression that stops at the first ``)`` misses the width."""
+    i, end = 0, len(fmt)
+    while (i := fmt.find("%", i)) >= 0:
+        i += 1
+        if i < end and fmt[i] == "(":
+            depth, i = 1, i + 1
+            while i < end and depth:
+                depth += {"(": 1, ")": -1}.get(fmt[i], 0)
+                i += 1
+        while i < end and fmt[i] in "-#0 +":
+            i += 1
+        match = _FORMAT_WIDTH.match(fmt, i)
+        assert match is not None  # every part of the pattern is optional
+        yield from (number for number in match.groups() if number)
+        i = match.end()
+        if i < end and fmt[i] in "hlL":
+            i += 1
+        i += 1  # the conversion character (or the second % of %%)
+
+
 def _check_format(fmt: str) -> None:
-    for match in _FORMAT_WIDTH.finditer(fmt):
-        for number in match.groups():
-            if number == "*" or (number and int(number) > MAX_RANGE):
-                raise _Limit("format width too large")
+    """Refuse a width or precision that would build a huge string, before it is built."""
+    for number in _format_numbers(fmt):
+        if number == "*" or int(number) > MAX_RANGE:
+            raise _Limit("format width too large")
 
 
 def _safe_range(*args: int) -> range:

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "shopmail.newsletter",
     "shopmail.connectors",
     "axes",
+    "ninja",  # its static files: /api/docs needs no CDN
 ]
 
 MIDDLEWARE = [
@@ -47,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "shopmail.api.middleware.JsonApiErrors",
+    "shopmail.api.idempotency.Idempotency",  # Idempotency-Key on every API POST (SPEC section 2)
     "shopmail.api.idempotency.Idempotency",  # Idempotency-Key on every API POST (SPEC section 2)
 ]
 

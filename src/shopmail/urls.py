@@ -2,12 +2,13 @@
 
 from django.urls import include, path
 
-from shopmail.api.urls import api
+from shopmail.api.urls import api, api_docs
 from shopmail.mail.health import healthz
 from shopmail.mail.metrics import metrics_view
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("api/docs", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", include("shopmail.panel.urls")),

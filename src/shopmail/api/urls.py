@@ -1,6 +1,19 @@
-"""Every API router, mounted on the one NinjaAPI."""
+"""Every API router, mounted on the one NinjaAPI, and its interactive docs."""
 
-from shopmail.api import deliverability, events, feed, ingest, messages, newsletters, settings, templates
+from django.http import HttpRequest, HttpResponse
+from ninja.openapi.views import openapi_view
+
+from shopmail.api import (
+    deliverability,
+    events,
+    feed,
+    ingest,
+    messages,
+    newsletters,
+    openapi,
+    settings,
+    templates,
+)
 from shopmail.api.base import api
 from shopmail.api.hooks import router as hooks_router
 
@@ -13,5 +26,12 @@ api.add_router("", feed.router)
 api.add_router("", newsletters.router)
 api.add_router("", hooks_router)
 api.add_router("", deliverability.router)
+openapi.install(api)  # response and error schemas and an example for every call
 
-__all__ = ["api"]
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Interactive docs (Swagger UI, served from this server's own static files) at /api/docs."""
+    return openapi_view(request, api)
+
+
+__all__ = ["api", "api_docs"]

@@ -49,7 +49,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "shopmail.api.middleware.JsonApiErrors",
     "shopmail.api.idempotency.Idempotency",  # Idempotency-Key on every API POST (SPEC section 2)
-    "shopmail.api.idempotency.Idempotency",  # Idempotency-Key on every API POST (SPEC section 2)
 ]
 
 AUTHENTICATION_BACKENDS = [

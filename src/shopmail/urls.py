@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", include("shopmail.panel.urls")),
     path("admin/", include("shopmail.support.staff_urls")),
     path("admin/newsletters/", include("shopmail.newsletter.panel_urls")),
+    path("admin/connectors/", include("shopmail.connectors.panel")),
     path("account/", include("shopmail.account.urls")),
     path("", include("shopmail.support.urls")),
     path("", include("shopmail.newsletter.urls")),

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja.openapi.views import openapi_view
 
 from shopmail.api import (
+    actions,
     deliverability,
     events,
     feed,
@@ -18,6 +19,7 @@ from shopmail.api.base import api
 from shopmail.api.hooks import router as hooks_router
 
 api.add_router("", ingest.router)
+api.add_router("", actions.router)
 api.add_router("", settings.router)
 api.add_router("", events.router)
 api.add_router("", messages.router)

@@ -345,7 +345,10 @@ class _Planner:
                 "order": snapshot,
                 "changes": [change.as_dict() for change in intent.changes],
                 "shipment_id": intent.shipment,
-                "custom_message": "",
+                # a cancellation from the panel tells the customer why (SPEC 7, "cancel with a reason")
+                "custom_message": str(snapshot.get("cancel_reason") or "")
+                if intent.notification == "order_cancelled"
+                else "",
             }
             if intent.notification == "order_refunded":
                 context["extras"] = {"refund": _refund(snapshot, intent.changes[0], language)}
@@ -417,6 +420,23 @@ def _stale(updated_at: dt.datetime, order: Order, latest: dt.datetime) -> bool:
     return order.updated_at <= latest and updated_at < order.updated_at
 
 
+OWN_SHIPMENT = "shopmail"  # a shipment's ``created_in`` when staff or a drop-shipper entered it
+
+
+def keep_own_shipments(stored: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """SPEC 7: a shipment created in shopmail stays on the order while the shop's snapshots do not
+    carry it yet; once the shop sends a shipment with the same id, the shop's version wins."""
+    incoming = {s["id"] for s in data.get("shipments") or ()}
+    kept = [
+        s
+        for s in stored.get("shipments") or ()
+        if isinstance(s, Mapping) and s.get("created_in") == OWN_SHIPMENT and s.get("id") not in incoming
+    ]
+    if not kept:
+        return data
+    return {**data, "shipments": [*(data.get("shipments") or []), *kept]}
+
+
 def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Order]:
     result, settings = planner.result, planner.settings
     latest = planner.now + CLOCK_SKEW
@@ -443,6 +463,8 @@ def _apply_orders(items: list[Item], planner: _Planner, silent: bool) -> list[Or
             counts.stale += 1
             result.order_result(item.key)["stale"] = True
             continue
+        if order is not None:
+            data = keep_own_shipments(order.snapshot, data)
         found = changes_mod.diff(order.snapshot if order else None, data, planner.meaning)
         if updated_at > latest:  # a shop clock ahead: the snapshot counts as of its arrival
             found.append(

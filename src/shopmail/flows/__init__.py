@@ -1,0 +1,1 @@
+"""Flows: the orchestration of one change (DESIGN.md "Layers"), above the features and mail."""

@@ -10,12 +10,14 @@ them wait for 16 hashes on 2 cores).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from shopmail.api.models import ApiKey
@@ -56,7 +58,9 @@ def check(plain: str) -> ApiKey | None:
                     _verified[key.pk] = digest
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        # a bookkeeping write: a database that cannot take it (disk full) does not refuse the key
+        with contextlib.suppress(DatabaseError):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 
 

@@ -10,9 +10,11 @@ from collections.abc import Callable
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from shopmail.api.keys import check
-from shopmail.mail.models import Attempt, Message, Status
+from shopmail.mail.health import SEEN_WITHIN, due_filter, live_workers
+from shopmail.mail.models import Attempt, Message, Status, WorkerBeat
 
 BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 _SECTIONS: list[Callable[[], list[str]]] = []
@@ -61,9 +63,46 @@ def render() -> str:
         f"shopmail_delivery_latency_seconds_sum {total_seconds:.3f}",
         f"shopmail_delivery_latency_seconds_count {agg['total']}",
     ]
+    lines += _workers()
     for section in _SECTIONS:
         lines += section()
     return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _workers() -> list[str]:
+    """From the heartbeat rows (``WorkerBeat``): workers seen, due mail, each live worker's counts."""
+    now = timezone.now()
+    live = live_workers(now)
+    lines = [
+        f"# HELP shopmail_workers_seen Delivery workers seen within {int(SEEN_WITHIN.total_seconds())} s.",
+        "# TYPE shopmail_workers_seen gauge",
+        f"shopmail_workers_seen {len(live)}",
+        "# HELP shopmail_messages_due Messages due now (queued or deferred and due, or a lease run out).",
+        "# TYPE shopmail_messages_due gauge",
+        f"shopmail_messages_due {Message.objects.filter(due_filter(now)).count()}",
+        "# HELP shopmail_worker_messages_total Messages by outcome per live worker since it started.",
+        "# TYPE shopmail_worker_messages_total counter",
+    ]
+    for beat in live:
+        for outcome in ("sent", "deferred", "failed", "held"):
+            lines.append(
+                f'shopmail_worker_messages_total{{worker="{_label(beat.worker_id)}",outcome="{outcome}"}}'
+                f" {getattr(beat, outcome)}"
+            )
+    lines += [
+        "# HELP shopmail_worker_last_seen_seconds Seconds since each worker's last heartbeat (last day).",
+        "# TYPE shopmail_worker_last_seen_seconds gauge",
+    ]
+    for beat in WorkerBeat.objects.filter(seen_at__gte=now - dt.timedelta(days=1), stopped_at__isnull=True):
+        lines.append(
+            f'shopmail_worker_last_seen_seconds{{worker="{_label(beat.worker_id)}"}}'
+            f" {(now - beat.seen_at).total_seconds():.1f}"
+        )
+    return lines
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -54,6 +54,7 @@ from shopmail.mail import compose as compose_mod
 from shopmail.mail.deliverability import verp
 from shopmail.mail.models import Attempt, Message, Payload, Priority, Status, WorkerBeat
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
+from shopmail.mail.transports.smtp import ON_ACCEPTED
 from shopmail.mail.wakeup import WAKE, Listener
 from shopmail.store import feed
 from shopmail.store.models import StoreSettings
@@ -591,6 +592,7 @@ class Worker:
         self._transport_config: dict[str, Any] | None = None
         self._listener = Listener(self.stop)  # woken between looks when mail is queued (mail.wakeup)
         self._journal = Journal(self.worker_id)
+        self._noted: set[str] = set()  # accepted and in the journal already (transports.smtp.ON_ACCEPTED)
         self._backoff = Backoff(first=0.5, cap=30.0)
         self._broken = False  # a database error happened: recover before the next claim
         self._down = False  # the transport's server looked down: bring mail forward when it is back
@@ -678,9 +680,13 @@ class Worker:
                 # The transport starts no new message after half the lease: a worker frozen past
                 # its lease resends at most what was on the wire when it froze.
                 deadline = leased_at + half_lease
-                results = await transport.send_many(
-                    chunk, deadline=deadline if deadline > time.monotonic() else None
-                )
+                noting = ON_ACCEPTED.set(self._accepted)  # each accepted message into the journal at once
+                try:
+                    results = await transport.send_many(
+                        chunk, deadline=deadline if deadline > time.monotonic() else None
+                    )
+                finally:
+                    ON_ACCEPTED.reset(noting)
                 attempted.update(r.key for r in results)
                 if len(results) < len(chunk):
                     pending = [e for e in chunk if e.key not in attempted] + pending
@@ -717,13 +723,19 @@ class Worker:
         previous, self._writing = self._writing, list(writes or [])
         await asyncio.gather(*previous)
 
+    def _accepted(self, key: str) -> None:
+        """The server accepted this message just now (its reply read, the chunk still going)."""
+        self._journal.add([key])
+        self._noted.add(key)
+
     def _record(self, results: Sequence[SendResult]) -> asyncio.Future[None]:
         """Write the outcomes on the writing thread, handed to it now: any later database call
         of this worker (a lease renewal above all) sees them written.
 
         The accepted ones go to the journal first. A write that fails keeps its outcomes in
         memory (written again, first thing, after the worker has reconnected)."""
-        self._journal.add([r.key for r in results if r.outcome == Outcome.SENT])
+        self._journal.add([r.key for r in results if r.outcome == Outcome.SENT and r.key not in self._noted])
+        self._noted.difference_update(r.key for r in results)
         bring = False
         if any(r.outcome == Outcome.SENT for r in results):
             bring, self._down = self._down, False

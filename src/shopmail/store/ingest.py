@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
@@ -577,10 +577,23 @@ def ingest(
     source: str = "api",
     progress: Progress | None = None,
 ) -> RunResult:
-    """One run: validates everything first, then applies it in a single transaction."""
+    """One run: validates everything first, then applies it in a single transaction.
+
+    A run that meets a dropped database connection (a server restart) before its commit is
+    retried once on a new connection, transparently: the transaction was rolled back with the
+    connection, and a run is idempotent (content hashes, unique message keys)."""
+    # a run over lists can be read again; a stream (a large sync file) is not retried
+    rereadable = all(isinstance(items, Sequence) for items in (orders, products, customers))
+    reconnected = False
     for attempt in range(3):
         try:
             return _ingest_once(orders, products, customers, silent, dry_run, partial, source, progress)
+        except (OperationalError, InterfaceError):
+            if reconnected or not rereadable or not _connection_lost():
+                raise
+            reconnected = True
+            log.warning("ingest met a dropped database connection; retrying once on a new one")
+            connection.close()
         except IntegrityError:
             # Two runs created the same new order or customer at once; the loser retries and
             # now sees the winner's rows, so the facts it carries are not announced twice.
@@ -588,6 +601,13 @@ def ingest(
                 raise
             log.info("ingest conflict with a concurrent run; retrying", extra={"attempt": attempt + 1})
     raise AssertionError("unreachable")
+
+
+def _connection_lost() -> bool:
+    """The connection broke (not a statement error), outside a caller's transaction."""
+    if connection.in_atomic_block:
+        return False  # the caller's transaction is gone too: only the caller can retry it
+    return connection.connection is None or not connection.is_usable()
 
 
 def _ingest_once(

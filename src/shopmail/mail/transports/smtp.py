@@ -43,7 +43,8 @@ import re
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -71,6 +72,25 @@ _OK = (250, 251)  # a recipient accepted
 _FRESH = 2.0
 
 
+# Set by the caller (the worker's journal, ADR 0005): called with the key of each envelope the
+# server accepted the moment its reply is read, before send_many returns the whole chunk. A
+# process killed mid-chunk has then noted every accepted message but those still on the wire.
+ON_ACCEPTED: ContextVar[Callable[[str], None] | None] = ContextVar("shopmail_on_accepted", default=None)
+
+
+class _Results(list[SendResult | None]):
+    """The batch's results; tells ``ON_ACCEPTED`` of each accepted message as it is stored."""
+
+    def __init__(self, size: int, hook: Callable[[str], None] | None) -> None:
+        super().__init__([None] * size)
+        self.hook = hook
+
+    def __setitem__(self, index, value):  # type: ignore[no-untyped-def]
+        super().__setitem__(index, value)
+        if self.hook is not None and isinstance(value, SendResult) and value.outcome == Outcome.SENT:
+            self.hook(value.key)
+
+
 class _Unreachable(Exception):
     """The server could not be reached or set up right now (a transient problem)."""
 
@@ -93,7 +113,7 @@ class _Batch:
 
     def __post_init__(self) -> None:
         self.pending = deque(range(len(self.envelopes)))
-        self.results = [None] * len(self.envelopes)
+        self.results = _Results(len(self.envelopes), ON_ACCEPTED.get())
 
     def give_back(self, index: int) -> bool:
         """Put an envelope whose content was never sent back in front, once; False if done before."""

@@ -1,8 +1,11 @@
-"""WSGI entry point."""
+"""WSGI entry point: Django behind the request guard (core/http_guard: header, cookie and body
+size limits enforced before Django parses or reads anything)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from shopmail.core.http_guard import RequestGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopmail.settings")
-application = get_wsgi_application()
+application = RequestGuard(get_wsgi_application())

@@ -14,6 +14,35 @@ from shopmail.store.models import StoreSettings
 log = logging.getLogger("shopmail.serve")
 
 
+def waitress_limits() -> dict[str, Any]:
+    """Waitress settings against floods and slow clients (README "Security": run behind nginx)."""
+    from shopmail.core import http_guard
+
+    return {
+        "max_request_header_size": http_guard.MAX_HEADER_BYTES,
+        "max_request_body_size": http_guard.SYNC_BODY,
+        "channel_timeout": 30,
+        "cleanup_interval": 5,
+        "connection_limit": 1000,
+        "backlog": 2048,
+    }
+
+
+def _answering(paths: list[str]) -> list[str]:
+    """Those of ``paths`` that answer 200 here (the banner names only pages that exist)."""
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    found = []
+    for path in paths:
+        try:
+            if client.get(path, follow=True).status_code == 200:
+                found.append(path)
+        except Exception:  # noqa: S112  # a page that fails is left out of the banner, nothing more
+            continue
+    return found
+
+
 class Command(BaseCommand):
     help = "Run the web app (API, control panel, My page) and, unless --no-worker, the delivery worker."
 
@@ -35,6 +64,9 @@ class Command(BaseCommand):
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
 
         stop = threading.Event()
+        from shopmail.mail import retention
+
+        retention.run_daily(stop)  # drops message bodies past SHOPMAIL_RETENTION_DAYS, now and daily
         worker_thread = None
         if not options["no_worker"]:
             from shopmail.mail.worker import run_in_thread
@@ -44,8 +76,8 @@ class Command(BaseCommand):
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(
             f"shopmail on {url}  (data: {settings.DATA_DIR}, database: {engine})\n"
-            f"  API docs:      {url}/api/docs\n"
-            f"  Transport:     {store.transport.get('kind')}"
+            + "".join(f"  API docs:      {url}{path}\n" for path in _answering(["/api/docs"]))
+            + f"  Transport:     {store.transport.get('kind')}"
             + (
                 f" (mail is written to {settings.DATA_DIR / 'captured-mail'})"
                 if store.transport.get("kind") == "capture"
@@ -67,6 +99,10 @@ class Command(BaseCommand):
                 # shopmail.core.client_ip (which believes them only from those proxies); waitress
                 # would otherwise drop them, and every visitor would share the proxy's address.
                 clear_untrusted_proxy_headers=not settings.SHOPMAIL_TRUSTED_PROXIES,
+                # issue 19: refuse oversized requests in waitress already (431/413 from the
+                # headers, before a body is spooled), close idle connections after 30 s and keep
+                # room for many of them (110 idle sockets blocked all new ones at the default 100)
+                **waitress_limits(),
             )
         finally:
             stop.set()

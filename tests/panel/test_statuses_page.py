@@ -45,3 +45,13 @@ def test_a_wrong_time_zone_is_refused_and_nothing_changes(staff, store):
 
 def test_the_page_needs_staff(client, store):
     assert client.get("/admin/settings/statuses/").status_code in (302, 403)
+
+
+def test_the_order_page_history_says_what_each_status_meant(staff, store):
+    store.platform = "magento"
+    store.save()
+    first = order("601", status="pending")
+    ingest.ingest(orders=[first])
+    ingest.ingest(orders=[{**first, "status": "canceled", "updated_at": "2026-11-21T08:00:00+00:00"}])
+    html = staff.get(f"/admin/orders/{Order.objects.get(external_id='601').pk}/").content.decode()
+    assert "means pending → cancelled" in html

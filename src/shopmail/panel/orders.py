@@ -66,10 +66,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 def _order_page(request: HttpRequest, order: Order, status: int = 200, **context: Any) -> HttpResponse:
-    events = list(order.events.select_related("message").order_by("at", "id"))
+    events = list(order.events.select_related("message", "run").order_by("at", "id"))
     history = [
         {
             "event": event,
+            "by": event.run.actor if event.run is not None else "",
             "outcome": describe_outcome(event.outcome),
             "sent": event.outcome.startswith("queued:"),
         }
@@ -88,6 +89,8 @@ def _order_page(request: HttpRequest, order: Order, status: int = 200, **context
         history=history,
         mails=mails,
         lines=snapshot.get("lines") or [],
+        to_ship=changes.remaining(snapshot),  # the shipping wizard offers only what is left
+        meaning=StoreSettings.load().meaning()(snapshot.get("status")),
         shipments=snapshot.get("shipments") or [],
         totals=snapshot.get("totals") or {},
         customer_data=snapshot.get("customer") or {},

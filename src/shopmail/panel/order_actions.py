@@ -1,0 +1,86 @@
+"""Running an order from the panel (SPEC section 7): confirm, cancel with a reason, the shipping
+wizard and the expected delivery date. Each form first shows the e-mails the action will send
+(a preview run that is rolled back); staff confirm, and ``flows.actions.run`` does it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from shopmail.flows import actions
+from shopmail.panel.access import staff_required
+from shopmail.panel.orders import _order_page
+from shopmail.store.ingest import Rejected
+from shopmail.store.models import Order
+
+DONE = {
+    "confirm": "Order confirmed (payment received).",
+    "cancel": "Order cancelled.",
+    "ship": "Shipment entered.",
+    "expected_date": "Expected delivery date set.",
+}
+
+
+def body_from_post(action: str, post: Any, order: Order) -> dict[str, Any]:
+    """The API body of an action from the panel's form fields."""
+    body: dict[str, Any] = {"action": action}
+    if action == "cancel":
+        body["reason"] = post.get("reason", "")
+    elif action == "ship":
+        shipment: dict[str, Any] = {"lines": []}
+        for line in order.snapshot.get("lines") or ():
+            raw = (post.get(f"qty_{line['id']}") or "").strip()
+            if not raw or raw == "0":
+                continue
+            try:
+                quantity: Any = int(raw)
+            except ValueError:
+                quantity = raw  # named in the 422
+            shipment["lines"].append({"line_id": line["id"], "quantity": quantity})
+        for name in ("carrier", "tracking_number", "tracking_url", "shipped_at", "drop_shipper"):
+            value = (post.get(name) or "").strip()
+            if value:
+                shipment[name] = value
+        body["shipment"] = shipment
+    elif action == "expected_date":
+        if post.get("line"):
+            body["line"] = post["line"]
+        body["date"] = post.get("date") or None
+    return body
+
+
+@staff_required
+@require_POST
+def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in actions.ACTIONS:
+        raise Http404("no such action")
+    order = get_object_or_404(Order.objects.select_related("customer"), pk=pk)
+    body = body_from_post(action, request.POST, order)
+    confirmed = request.POST.get("confirm") == "1"
+    try:
+        answer = actions.run(order.external_id, body, actions.actor_of(request.user), preview=not confirmed)
+    except Rejected as exc:
+        errors = [f"{' > '.join(str(p) for p in err['loc'][1:])}: {err['msg']}" for err in exc.errors]
+        return _order_page(request, order, status=422, action_errors=errors, action_open=action)
+    if not confirmed:
+        hidden = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in ("csrfmiddlewaretoken", "confirm")
+            for value in values
+        ]
+        return _order_page(
+            request,
+            order,
+            action_preview=answer,
+            action_hidden=hidden,
+            action_name=action,
+            action_open=action,
+        )
+    sent = ", ".join(f"{m['notification']} to {m['to']}" for m in answer["messages"]) or "no e-mail"
+    messages.success(request, f"{DONE[action]} Queued: {sent}.")
+    return redirect("panel:order", order.pk)

@@ -44,3 +44,24 @@ def test_each_line_escapes_every_value_as_json_does():
     assert [e["message_id"] for e in entries] == awkward
     assert [e["msg"] for e in entries] == [f"message {value} sent" for value in awkward]
     assert all(e["status"] == 'a "quoted" status' for e in entries)
+
+
+def test_tokens_and_secrets_are_redacted_whoever_logs_them():
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/account/reset/AbCdEf123456789xyz/", HTTP_COOKIE="sessionid=s3ss10n")
+    line = JsonFormatter().format(
+        record(
+            "Bad Request: %s",
+            "/account/reset/AbCdEf123456789xyz/",
+            request=request,
+            status_code=400,
+            auth="Bearer sk_live_abcdef123456",
+        )
+    )
+    entry = json.loads(line)
+    assert "AbCdEf123456789xyz" not in line and "sk_live_abcdef123456" not in line and "s3ss10n" not in line
+    assert entry["msg"] == "Bad Request: /account/reset/[redacted]/"
+    assert entry["request"] == "POST /account/reset/[redacted]/" and entry["status_code"] == 400
+    lines = JsonFormatter().format(record("sent %s via /account/invite/Zz9-aaaaaaaa/", each=[1, 2]))
+    assert "Zz9-aaaaaaaa" not in lines and len(lines.splitlines()) == 2

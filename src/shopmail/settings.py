@@ -152,10 +152,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 200 * 1024 * 1024
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# Every logger (shopmail's, Django's request and server loggers, waitress's, and anything else
+# through the root) writes one JSON object a line with tokens and secrets redacted (shopmail.logs).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "shopmail.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "loggers": {"shopmail": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        for name in ("shopmail", "django", "django.server", "django.request", "waitress", "axes")
+    },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -44,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shopmail.account.language.CustomerLanguageMiddleware",  # customer pages in their language (SPEC 7)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -128,6 +130,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# the customer pages' languages: a gettext catalog each in src/shopmail/locale (docs/translations.md)
+LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("de", "Deutsch")]
+LOCALE_PATHS = [str(Path(__file__).resolve().parent / "locale")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -60,7 +60,7 @@ def test_order_detail_timeline_shipments_downloads_and_emails(shipped, ana_clien
         "Order placed",
         "Order confirmed",
         "Your order has been picked",
-        "Part of your order shipped",
+        "Part of your order has been shipped",
     ):
         assert step in timeline, step
     assert timeline.index("Order placed") < timeline.index("Order confirmed") < timeline.index("Part of your")

@@ -73,7 +73,8 @@ def test_newsletter_consent_time_and_language(api, ana, ana_client):
     assert (
         customer.newsletter_opt_in and customer.newsletter_opt_in_at is not None and customer.language == "nb"
     )
-    assert "You subscribed on" in ana_client.get("/account/settings/").content.decode()
+    # the page now speaks the customer's new language (SPEC 7)
+    assert "Du meldte deg på" in ana_client.get("/account/settings/").content.decode()
     ana_client.post("/account/settings/", {"language": "nb"})
     customer.refresh_from_db()
     assert not customer.newsletter_opt_in and customer.newsletter_opt_in_at is None

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import password_validators_help_texts, validate_password
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from shopmail.account.models import CustomerAccount
 from shopmail.mail.notifications import LANGUAGES
@@ -17,12 +19,12 @@ LANGUAGE_NAMES = {"en": "English", "nb": "Norsk bokmål", "de": "Deutsch"}
 
 class LoginForm(forms.Form):
     email = forms.EmailField(
-        label="E-mail address",
+        label=_("E-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -31,7 +33,7 @@ class LoginForm(forms.Form):
 
 class ForgotForm(forms.Form):
     email = forms.EmailField(
-        label="E-mail address",
+        label=_("E-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
@@ -41,14 +43,14 @@ class _NewPassword(forms.Form):
     """Two password fields checked by the store's password validators."""
 
     new_password1 = forms.CharField(
-        label="New password",
+        label=_("New password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=" ".join(password_validators_help_texts()),
     )
     new_password2 = forms.CharField(
-        label="New password again",
+        label=_("New password again"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -62,7 +64,7 @@ class _NewPassword(forms.Form):
         first = self.cleaned_data.get("new_password1")
         second = str(self.cleaned_data.get("new_password2") or "")
         if first and second and first != second:
-            raise forms.ValidationError("The two passwords are not the same.", code="password_mismatch")
+            raise forms.ValidationError(_("The two passwords are not the same."), code="password_mismatch")
         if first:
             validate_password(second, self.customer)  # type: ignore[arg-type]  # reads names and email
         return second
@@ -77,7 +79,7 @@ class ChangePasswordForm(_NewPassword):
 
     field_order = ["current_password", "new_password1", "new_password2"]
     current_password = forms.CharField(
-        label="Current password",
+        label=_("Current password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
@@ -90,30 +92,30 @@ class ChangePasswordForm(_NewPassword):
     def clean_current_password(self) -> str:
         current = str(self.cleaned_data.get("current_password") or "")
         if not check_password(current, self.account.password):
-            raise forms.ValidationError("Your current password is not right.", code="password_incorrect")
+            raise forms.ValidationError(_("Your current password is not right."), code="password_incorrect")
         return current
 
 
 class ContactDetailsForm(forms.Form):
-    first_name = forms.CharField(label="First name", max_length=200, required=False)
-    last_name = forms.CharField(label="Last name", max_length=200, required=False)
-    email = forms.EmailField(label="E-mail address", max_length=254)
+    first_name = forms.CharField(label=_("First name"), max_length=200, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=200, required=False)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
     phone = forms.RegexField(
-        label="Phone",
+        label=_("Phone"),
         max_length=40,
         required=False,
         regex=r"^[0-9+()./\- ]*$",
-        error_messages={"invalid": "Use digits, spaces and + ( ) - . / only."},
+        error_messages={"invalid": _("Use digits, spaces and + ( ) - . / only.")},
     )
     country = forms.RegexField(
-        label="Country (two-letter code, e.g. NO)",
+        label=_("Country (two-letter code, e.g. NO)"),
         max_length=2,
         required=False,
         regex=r"^[A-Za-z]{2}$",
-        error_messages={"invalid": "Use the two-letter country code, e.g. NO, DE or GB."},
+        error_messages={"invalid": _("Use the two-letter country code, e.g. NO, DE or GB.")},
     )
     current_password = forms.CharField(
-        label="Current password (needed to change your e-mail address)",
+        label=_("Current password (needed to change your e-mail address)"),
         max_length=4096,
         strip=False,
         required=False,
@@ -132,7 +134,9 @@ class ContactDetailsForm(forms.Form):
         email = str(data.get("email") or "")
         changing = bool(email) and email.strip().lower() != self.account.customer.email.strip().lower()
         if changing and not check_password(data.get("current_password") or "", self.account.password):
-            self.add_error("current_password", "Enter your current password to change your e-mail address.")
+            self.add_error(
+                "current_password", _("Enter your current password to change your e-mail address.")
+            )
         return data
 
     def changes(self) -> dict[str, Any]:
@@ -142,16 +146,16 @@ class ContactDetailsForm(forms.Form):
 
 
 class SettingsForm(forms.Form):
-    newsletter_opt_in = forms.BooleanField(label="Send me the newsletter", required=False)
+    newsletter_opt_in = forms.BooleanField(label=_("Send me the newsletter"), required=False)
     language = forms.ChoiceField(
-        label="Language of e-mails", choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
+        label=_("Language of e-mails"), choices=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
     )
 
 
 class ThreadForm(forms.Form):
-    subject = forms.CharField(label="Subject", max_length=200)
-    order = forms.ChoiceField(label="About an order (optional)", required=False)
-    message = forms.CharField(label="Message", max_length=20_000, widget=forms.Textarea)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    order = forms.ChoiceField(label=_("About an order (optional)"), required=False)
+    message = forms.CharField(label=_("Message"), max_length=20_000, widget=forms.Textarea)
 
     def __init__(self, orders: list[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -159,12 +163,12 @@ class ThreadForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    message = forms.CharField(label="Your reply", max_length=20_000, widget=forms.Textarea)
+    message = forms.CharField(label=_("Your reply"), max_length=20_000, widget=forms.Textarea)
 
 
 class BackorderForm(forms.Form):
     choice = forms.ChoiceField(
-        label="How should we ship?",
+        label=_("How should we ship?"),
         widget=forms.RadioSelect,
         choices=[],
     )
@@ -173,4 +177,6 @@ class BackorderForm(forms.Form):
         from shopmail.support.backorder import LABELS
 
         super().__init__(*args, **kwargs)
-        self.fields["choice"].choices = list(LABELS.items())  # type: ignore[attr-defined]
+        self.fields["choice"].choices = [  # type: ignore[attr-defined]
+            (key, gettext_lazy(words)) for key, words in LABELS.items()
+        ]

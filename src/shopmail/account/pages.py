@@ -35,6 +35,7 @@ def page(
         "me": account.customer if account is not None else None,
         "store_name": store.company_name,
         "store_url": store.company_url,
+        "brand": store.store_context(),  # logo_url, footer_text, brand_color (SPEC 4, branding)
         **(context or {}),
     }
     return harden(render(request, template, full, status=status))

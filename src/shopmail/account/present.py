@@ -8,24 +8,42 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.numbers import format_currency
+from django.utils.translation import get_language, gettext, gettext_noop
 
+from shopmail.domain.changes import RULES
 from shopmail.mail.models import Message
 from shopmail.mail.notifications import CUSTOMER_NOTIFICATIONS
-from shopmail.store.models import Order
+from shopmail.mail.render import formatting
+from shopmail.mail.render.changes import describe_change
+from shopmail.store.models import Order, OrderEvent
 from shopmail.support import backorder, returns
 from shopmail.support.models import ReturnRequest
 
-EMAIL_NAMES = {
-    "order_received": "Order received",
-    "order_confirmed": "Order confirmation",
-    "order_backorder_choice": "Back-order choice",
-    "order_partially_shipped": "Part of your order shipped",
-    "order_shipped": "Your order shipped",
-    "order_cancelled": "Order cancelled",
-    "order_updated": "Order update",
-    "rma_approved": "Return approved",
-    "rma_denied": "Return declined",
+EMAIL_NAMES = {  # gettext at use: in the language of the page
+    "order_received": gettext_noop("Order received"),
+    "order_confirmed": gettext_noop("Order confirmation"),
+    "order_backorder_choice": gettext_noop("Back-order choice"),
+    "order_partially_shipped": gettext_noop("Part of your order shipped"),
+    "order_shipped": gettext_noop("Your order shipped"),
+    "order_completed": gettext_noop("Order completed"),
+    "order_refunded": gettext_noop("Refund"),
+    "order_payment_failed": gettext_noop("Payment failed"),
+    "order_cancelled": gettext_noop("Order cancelled"),
+    "order_updated": gettext_noop("Order update"),
+    "rma_approved": gettext_noop("Return approved"),
+    "rma_denied": gettext_noop("Return declined"),
+}
+
+# the timeline: what each milestone of the change history says to the customer
+MILESTONE_WORDS = {
+    "order_received": gettext_noop("Order received"),
+    "order_confirmed": gettext_noop("Order confirmed"),
+    "order_partially_shipped": gettext_noop("Part of your order has been shipped"),
+    "order_shipped": gettext_noop("Your order has been shipped"),
+    "order_completed": gettext_noop("Order completed"),
+    "order_refunded": gettext_noop("Order refunded"),
+    "order_payment_failed": gettext_noop("Payment failed"),
+    "order_cancelled": gettext_noop("Order cancelled"),
 }
 
 
@@ -55,13 +73,32 @@ def when(value: Any) -> dt.datetime | dt.date | None:
 
 
 def money(amount: Any, currency: str) -> str:
+    """An amount in the page's language, as the e-mails write it (``1 349,00 kr``, ``NOK 1,349.00``)."""
     if amount in (None, ""):
         return ""
     try:
         value = Decimal(str(amount))
-        return format_currency(value, currency or "EUR", locale="en_GB") if currency else str(value)
-    except (InvalidOperation, ValueError, TypeError, KeyError, AttributeError):
+    except (InvalidOperation, ValueError, TypeError):
         return str(amount)
+    return formatting.money(value, currency, get_language() or "en") if currency else str(value)
+
+
+def _step(event: OrderEvent, snapshot: dict[str, Any]) -> str:
+    """A change of the history in the customer's words and language."""
+    if event.rule in MILESTONE_WORDS:
+        return gettext(MILESTONE_WORDS[event.rule])
+    if event.rule in RULES:
+        change = {
+            "rule": event.rule,
+            "before": event.before,
+            "after": event.after,
+            "line": event.line or None,
+            "shipment": event.shipment or None,
+        }
+        return describe_change(change, get_language() or "en", snapshot)
+    if event.rule == "backorder_chosen" and isinstance(event.after, str) and event.after in backorder.LABELS:
+        return gettext("Back-order choice: %(choice)s") % {"choice": backorder.label(event.after)}
+    return event.description
 
 
 def _int(value: Any) -> int:
@@ -138,10 +175,10 @@ def detail(order: Order) -> dict[str, Any]:
         for shipment in snapshot.get("shipments") or ()
     ]
     timeline: list[dict[str, Any]] = [
-        {"at": when(snapshot.get("created_at")) or order.created_at, "text": "Order placed"}
+        {"at": when(snapshot.get("created_at")) or order.created_at, "text": gettext("Order placed")}
     ]
     timeline += [
-        {"at": event.at, "text": event.description} for event in order.events.all() if event.description
+        {"at": event.at, "text": _step(event, snapshot)} for event in order.events.all() if event.description
     ]
     totals = snapshot.get("totals") or {}
     emails = (
@@ -154,12 +191,12 @@ def detail(order: Order) -> dict[str, Any]:
         "currency": currency,
         "lines": lines,
         "totals": [
-            (label, money(totals.get(key), currency))
+            (gettext(label), money(totals.get(key), currency))
             for key, label in (
-                ("subtotal", "Subtotal"),
-                ("shipping", "Shipping"),
-                ("tax", "Tax"),
-                ("total", "Total"),
+                ("subtotal", gettext_noop("Subtotal")),
+                ("shipping", gettext_noop("Shipping")),
+                ("tax", gettext_noop("Tax")),
+                ("total", gettext_noop("Total")),
             )
             if totals.get(key) not in (None, "")
         ],
@@ -169,16 +206,16 @@ def detail(order: Order) -> dict[str, Any]:
         "timeline": timeline,
         "returns": list(ReturnRequest.objects.filter(order=order).order_by("requested_at", "id")),
         "can_return": returns.can_return(order),
-        "backorder_choice": backorder.LABELS.get(order.backorder_choice, ""),
+        "backorder_choice": backorder.label(order.backorder_choice),
         "backorder_choice_at": order.backorder_choice_at,
         "backorder_open": not order.backorder_choice
         and order.status != "cancelled"
         and backorder.has_backorders(order),
         "emails": [
             {
-                "name": EMAIL_NAMES.get(
-                    message.notification, message.notification.replace("_", " ").capitalize()
-                ),
+                "name": gettext(EMAIL_NAMES[message.notification])
+                if message.notification in EMAIL_NAMES
+                else message.notification.replace("_", " ").capitalize(),
                 "subject": getattr(getattr(message, "payload", None), "subject", "") or "",
                 "status": message.status,
                 "at": message.sent_at or message.created_at,

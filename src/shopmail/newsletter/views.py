@@ -13,6 +13,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from shopmail.account import language
 from shopmail.newsletter import consent
 from shopmail.newsletter.models import ConsentSource
 from shopmail.store.models import Customer, StoreSettings
@@ -28,7 +29,12 @@ def _page(request: HttpRequest, name: str, context: dict[str, object], status: i
     response = render(
         request,
         f"newsletter/{name}.html",
-        {"company_name": settings.company_name, "company_url": settings.company_url, **context},
+        {
+            "company_name": settings.company_name,
+            "company_url": settings.company_url,
+            "brand": settings.store_context(),
+            **context,
+        },
         status=status,
     )
     add_never_cache_headers(response)
@@ -44,6 +50,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if target is None:
         return _page(request, "unsubscribe_invalid", {}, status=400)
     customer = None if target.is_test else Customer.objects.filter(pk=target.customer_id).first()
+    language.use_customer(request, customer)
     if request.method != "POST":
         return _page(
             request,

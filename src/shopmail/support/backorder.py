@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from shopmail.mail.links import BACKORDER_CHOICES
 from shopmail.store import feed
 from shopmail.store.models import Order, OrderEvent
 
-LABELS = {
-    "one_shipment": "One shipment when everything is in stock",
-    "ship_available": "Ship what is available now, the rest when it arrives",
+LABELS = {  # in English (the history); ``label`` in the language of the page
+    "one_shipment": gettext_noop("One shipment when everything is in stock"),
+    "ship_available": gettext_noop("Ship what is available now, the rest when it arrives"),
 }
 assert set(LABELS) == set(BACKORDER_CHOICES)
+
+
+def label(choice: str | None) -> str:
+    """The choice in words, in the active language ("" for none)."""
+    return gettext(LABELS[choice]) if choice in LABELS else ""
 
 
 def has_backorders(order: Order) -> bool:

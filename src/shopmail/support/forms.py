@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class ContactForm(forms.Form):
-    name = forms.CharField(label="Your name", max_length=200)
-    email = forms.EmailField(label="Your e-mail address", max_length=254)
-    subject = forms.CharField(label="Subject", max_length=200, required=False)
-    order = forms.CharField(label="Order number (optional)", max_length=64, required=False)
-    message = forms.CharField(label="Message", max_length=20_000, widget=forms.Textarea)
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(label=_("Your e-mail address"), max_length=254)
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    order = forms.CharField(label=_("Order number (optional)"), max_length=64, required=False)
+    message = forms.CharField(label=_("Message"), max_length=20_000, widget=forms.Textarea)
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling bots.
-    website = forms.CharField(label="Leave this field empty", max_length=500, required=False)
+    website = forms.CharField(label=_("Leave this field empty"), max_length=500, required=False)
 
     def clean_order(self) -> str:
         value = str(self.cleaned_data.get("order") or "").strip()
         if "\n" in value or "\r" in value:
-            raise forms.ValidationError("One line only.")
+            raise forms.ValidationError(_("One line only."))
         return value
 
 

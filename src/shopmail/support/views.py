@@ -6,6 +6,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from shopmail.account import throttle
@@ -32,7 +33,7 @@ def contact(request: HttpRequest) -> HttpResponse:
                 return redirect("support:contact_sent")  # a bot is told it worked
             if not throttle.hit(throttle.CONTACT_POSTS_IP, throttle.client_ip(request)):
                 form.add_error(
-                    None, "You have sent several messages in a short time. Please try again later."
+                    None, _("You have sent several messages in a short time. Please try again later.")
                 )
                 status = 429
             else:

@@ -10,10 +10,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from shopmail.account import auth, mailing, throttle, tokens
+from shopmail.account import auth, language, mailing, throttle, tokens
 from shopmail.account.forms import ChangePasswordForm, ForgotForm, LoginForm, SetPasswordForm
 from shopmail.account.models import AccountToken, CustomerAccount
 from shopmail.account.pages import page
@@ -22,8 +23,8 @@ from shopmail.account.pages import page
 # answer's timing does not tell whether the address has an account.
 RESET_ANSWER_SECONDS = 0.35
 
-WRONG_LOGIN = "That e-mail address and password do not match an account."
-LOCKED = (
+WRONG_LOGIN = _("That e-mail address and password do not match an account.")
+LOCKED = _(
     "Too many failed attempts. Please wait 15 minutes, or choose a new password with “Forgot your password?”."
 )
 
@@ -52,13 +53,13 @@ def login(request: HttpRequest) -> HttpResponse:
             throttle.LOGIN_FAILURES_IP, ip
         ):
             check_password(password, auth.dummy_hash())  # the same work as a real attempt
-            error, status = LOCKED, 429
+            error, status = str(LOCKED), 429
         else:
             account = auth.authenticate(email, password)
             if account is None:
                 throttle.hit(throttle.LOGIN_FAILURES, email)
                 throttle.hit(throttle.LOGIN_FAILURES_IP, ip)
-                error, status = WRONG_LOGIN, 400
+                error, status = str(WRONG_LOGIN), 400
             else:
                 throttle.clear(throttle.LOGIN_FAILURES, email)
                 auth.login(request, account)
@@ -76,7 +77,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     auth.logout(request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, _("You are signed out."))
     return redirect("account:login")
 
 
@@ -106,7 +107,9 @@ def forgot_sent(request: HttpRequest) -> HttpResponse:
 
 
 def _set_password(request: HttpRequest, token: str, purpose: str) -> HttpResponse:
-    title = "Accept your invitation" if purpose == AccountToken.Purpose.INVITE else "Choose a new password"
+    title = (
+        _("Accept your invitation") if purpose == AccountToken.Purpose.INVITE else _("Choose a new password")
+    )
     row = tokens.find(token, purpose)
     if row is not None and purpose == AccountToken.Purpose.INVITE and row.account.has_password:
         row = None  # a password was chosen since the invitation: only a reset may replace it
@@ -114,6 +117,7 @@ def _set_password(request: HttpRequest, token: str, purpose: str) -> HttpRespons
         return page(
             request, "account/link_invalid.html", {"purpose": purpose, "section": "login"}, status=410
         )
+    language.use_customer(request, row.account.customer)  # the link came in their e-mail
     form = SetPasswordForm(row.account.customer, request.POST or None)
     if request.method == "POST":
         if not throttle.hit(throttle.TOKEN_ATTEMPTS_IP, throttle.client_ip(request)):
@@ -130,7 +134,7 @@ def _set_password(request: HttpRequest, token: str, purpose: str) -> HttpRespons
             if current is not None:
                 auth.logout(request)
             messages.success(
-                request, "Your password is set. Sign in with your e-mail address and the new password."
+                request, _("Your password is set. Sign in with your e-mail address and the new password.")
             )
             return redirect("account:login")
     return page(
@@ -170,7 +174,7 @@ def password(request: HttpRequest, account: CustomerAccount) -> HttpResponse:
             auth.set_password(account, form.cleaned_data["new_password1"])
             AccountToken.objects.filter(account=account, used_at__isnull=True).delete()
             auth.refresh_session(request, account)
-            messages.success(request, "Your password has been changed.")
+            messages.success(request, _("Your password has been changed."))
             return redirect("account:password")
         else:
             if form.has_error("current_password", "password_incorrect"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from shopmail.account import auth, throttle
@@ -15,12 +16,15 @@ from shopmail.store.models import Order
 from shopmail.support import helpdesk as desk
 from shopmail.support.models import Thread
 
-TOO_MANY = "You have sent many messages in a short time. Please wait a while before writing again."
+TOO_MANY = _("You have sent many messages in a short time. Please wait a while before writing again.")
 
 
 def _order_choices(account: CustomerAccount) -> list[tuple[str, str]]:
     orders = Order.objects.filter(customer=account.customer).order_by("-created_at")[:100]
-    return [(str(order.pk), f"Order {order.number or order.external_id}") for order in orders]
+    return [
+        (str(order.pk), _("Order %(number)s") % {"number": order.number or order.external_id})
+        for order in orders
+    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,13 +46,13 @@ def threads(request: HttpRequest, account: CustomerAccount) -> HttpResponse:
                     order = Order.objects.filter(
                         pk=form.cleaned_data["order"], customer=account.customer
                     ).first()
-                thread, _, _ = desk.customer_post(
+                thread, _post, _queued = desk.customer_post(
                     account.customer,
                     form.cleaned_data["message"],
                     subject=form.cleaned_data["subject"],
                     order=order,
                 )
-                messages.success(request, "Your message has been sent. We will answer here and by e-mail.")
+                messages.success(request, _("Your message has been sent. We will answer here and by e-mail."))
                 return redirect("account:thread", pk=thread.pk)
         else:
             status = 400
@@ -74,7 +78,7 @@ def thread(request: HttpRequest, account: CustomerAccount, pk: int) -> HttpRespo
                 status = 429
             else:
                 desk.customer_post(account.customer, form.cleaned_data["message"], thread=found)
-                messages.success(request, "Your reply has been sent.")
+                messages.success(request, _("Your reply has been sent."))
                 return redirect("account:thread", pk=found.pk)
         else:
             status = 400

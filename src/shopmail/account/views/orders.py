@@ -8,9 +8,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from shopmail.account import auth, present
+from shopmail.account import auth, language, present
 from shopmail.account.forms import BackorderForm
 from shopmail.account.models import CustomerAccount
 from shopmail.account.pages import page
@@ -61,6 +62,7 @@ def signed_order(request: HttpRequest, token: str) -> HttpResponse:
     if order_id is None:
         raise Http404("This link is not valid.")
     found = get_object_or_404(Order.objects.select_related("customer"), external_id=order_id)
+    language.use_customer(request, found.customer)
     account = auth.current_account(request)
     owner = account is not None and account.customer_id == found.customer_id
     return _order_page(request, found, owner=owner, signed=True)
@@ -72,11 +74,11 @@ def order_backorder(request: HttpRequest, account: CustomerAccount, pk: int) -> 
     found = _own_order(account, pk)
     form = BackorderForm(request.POST)
     if form.is_valid():
-        _, stored = backorder.choose(found, form.cleaned_data["choice"], source="my_page")
+        _order, stored = backorder.choose(found, form.cleaned_data["choice"], source="my_page")
         if stored:
-            messages.success(request, "Thank you, your choice is saved.")
+            messages.success(request, _("Thank you, your choice is saved."))
         else:
-            messages.info(request, "A choice had already been made for this order.")
+            messages.info(request, _("A choice had already been made for this order."))
     return redirect("account:order", pk=found.pk)
 
 
@@ -88,14 +90,15 @@ def backorder_link(request: HttpRequest, token: str) -> HttpResponse:
     if decoded is None:
         raise Http404("This link is not valid.")
     order_id, suggested = decoded
-    found = get_object_or_404(Order, external_id=order_id)
+    found = get_object_or_404(Order.objects.select_related("customer"), external_id=order_id)
+    language.use_customer(request, found.customer)
     form = BackorderForm(request.POST or None, initial={"choice": suggested})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             found, stored = backorder.choose(found, form.cleaned_data["choice"], source="link")
             if stored:
-                messages.success(request, "Thank you, your choice is saved.")
+                messages.success(request, _("Thank you, your choice is saved."))
             return redirect("account:backorder", token=token)
         status = 400
     return page(
@@ -104,7 +107,7 @@ def backorder_link(request: HttpRequest, token: str) -> HttpResponse:
         {
             "order": present.summary(found),
             "cancelled": found.status == "cancelled",
-            "choice": backorder.LABELS.get(found.backorder_choice, ""),
+            "choice": backorder.label(found.backorder_choice),
             "choice_at": found.backorder_choice_at,
             "form": form,
         },
@@ -141,7 +144,7 @@ def return_request(request: HttpRequest, account: CustomerAccount, pk: int) -> H
                 wanted.append({"line_id": row["line"]["id"], "quantity": row["value"]})
         if not errors:
             try:
-                rma, _ = returns.request(found, wanted, reason, source="my_page")
+                rma, _queued = returns.request(found, wanted, reason, source="my_page")
             except returns.ReturnRefused as exc:
                 names = {line["id"]: line["name"] for line in detail["lines"]}
                 for error in exc.errors:
@@ -152,7 +155,9 @@ def return_request(request: HttpRequest, account: CustomerAccount, pk: int) -> H
                     errors.append(prefix + str(error["msg"]).capitalize() + ".")
             else:
                 messages.success(
-                    request, f"Your return request {rma.number} has been sent. We will e-mail you our answer."
+                    request,
+                    _("Your return request %(number)s has been sent. We will e-mail you our answer.")
+                    % {"number": rma.number},
                 )
                 return redirect("account:order", pk=found.pk)
         status = 400

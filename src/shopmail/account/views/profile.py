@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -25,7 +26,9 @@ def details(request: HttpRequest, account: CustomerAccount) -> HttpResponse:
         changed = customers.update(customer, form.changes())
         if "email" in changed:  # the session is bound to the password, not the address: still valid
             account.customer.refresh_from_db()
-        messages.success(request, "Your contact details are saved." if changed else "Nothing was changed.")
+        messages.success(
+            request, _("Your contact details are saved.") if changed else _("Nothing was changed.")
+        )
         return redirect("account:details")
     return page(
         request,
@@ -52,7 +55,7 @@ def settings(request: HttpRequest, account: CustomerAccount) -> HttpResponse:
                 "language": form.cleaned_data["language"],
             },
         )
-        messages.success(request, "Your settings are saved." if changed else "Nothing was changed.")
+        messages.success(request, _("Your settings are saved.") if changed else _("Nothing was changed."))
         return redirect("account:settings")
     customer.refresh_from_db()
     return page(

@@ -167,7 +167,8 @@ def _complete(method: str, path: str, operation: dict[str, Any]) -> None:
             body = example["response"]
             answer["content"] = {"application/json": {"schema": infer_schema(body), "example": body}}
         if "request" in example and "requestBody" in operation:
-            for content in operation["requestBody"].get("content", {}).values():
+            content = operation["requestBody"].get("content", {}).get("application/json")
+            if content is not None:  # a raw report (message/rfc822) is shown by its schema only
                 content.setdefault("example", example["request"])
     signed = "security" not in operation  # the shop webhooks: signed instead of an API key
     wanted = ["401", "422"]

@@ -48,3 +48,16 @@ def test_periodic_tick_runs_registered_jobs_on_a_thread(monkeypatch):
     assert periodic.tick(now=1000.0) is True
     assert ran.wait(5)
     assert periodic.tick(now=1000.0 + periodic.EVERY / 2) is False  # not again before EVERY
+
+
+def test_webhook_records_older_than_a_week_are_forgotten(store):
+    from django.utils import timezone
+
+    from shopmail.connectors.models import WebhookDelivery
+
+    now = timezone.now()
+    for key, days in (("old", 8), ("new", 2)):
+        received = now - dt.timedelta(days=days)
+        WebhookDelivery.objects.create(platform="shopify", delivery_id=key, received_at=received)
+    assert schedule.forget_old_deliveries(now) == 1
+    assert list(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["new"]

@@ -9,6 +9,7 @@ import logging
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
+KEEP_DELIVERIES = dt.timedelta(days=7)  # Shopify retries a webhook for up to 48 hours
 
 
 def scheduled_pulls(now: dt.datetime | None = None) -> list[str]:
@@ -36,6 +37,15 @@ def scheduled_pulls(now: dt.datetime | None = None) -> list[str]:
     return ran
 
 
+def forget_old_deliveries(now: dt.datetime | None = None) -> int:
+    """Drop the record of webhooks taken more than a week ago (no shop repeats one that late)."""
+    from shopmail.connectors.models import WebhookDelivery
+
+    cutoff = (now or timezone.now()) - KEEP_DELIVERIES
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
 def register() -> None:
     from shopmail.connectors import inbound
     from shopmail.core import periodic
@@ -43,3 +53,4 @@ def register() -> None:
 
     metrics.register(inbound.metrics)
     periodic.register("connectors.scheduled_pulls", scheduled_pulls)
+    periodic.register("connectors.forget_old_deliveries", forget_old_deliveries)

@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"shopmail: unknown command {args[0]!r}\n\n{USAGE}")
         return 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopmail.settings")
+    os.umask(0o077)  # the database, captured mail, journals and backups: readable by the owner only
     from shopmail.config import ConfigError
 
     try:

@@ -94,9 +94,29 @@ def delivery() -> Delivery:
     )
 
 
+def make_private(data_dir: Path) -> None:
+    """The data dir (SQLite file, captured mail with live links, secret key) for its owner only:
+    the dir 0700, the files in it 0600 and its dirs 0700, also when an older version made them
+    0644/0755 (issue 19). ``shopmail`` itself runs with umask 077, so new files are 0600 too."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        if data_dir.stat().st_uid != os.getuid():
+            return  # someone else's dir (e.g. a shared mount): leave it to them; `shopmail check` says so
+        os.chmod(data_dir, 0o700)
+        with os.scandir(data_dir) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                mode = entry.stat().st_mode
+                if mode & 0o077:
+                    os.chmod(entry.path, 0o700 if entry.is_dir() else (mode & 0o700) or 0o600)
+    except OSError:  # a read-only mount: serving still works; `shopmail check` reports it
+        return
+
+
 def load() -> Config:
     data_dir = Path(os.environ.get("SHOPMAIL_DATA_DIR", "./shopmail-data")).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     database_url = os.environ.get("DATABASE_URL") or None
     if database_url and urlsplit(database_url).scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:// URL, not {database_url!r}")

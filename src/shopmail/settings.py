@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "shopmail.store",
     "shopmail.mail",
     "shopmail.mail.deliverability",
+    "shopmail.mail.webhooks",  # webhooks out (SPEC section 8)
     "shopmail.api",
     "shopmail.panel",
     "shopmail.account",

@@ -16,6 +16,7 @@ from shopmail.domain import dkim
 from shopmail.domain.changes import RULES
 from shopmail.domain.snapshot import Email, Instant
 from shopmail.mail import signing
+from shopmail.mail.webhooks import config as webhooks_config
 from shopmail.store import statuses as store_statuses
 from shopmail.store.ingest import Rejected, pydantic_errors
 from shopmail.store.models import StoreSettings
@@ -77,6 +78,7 @@ class SettingsPatch(BaseModel):
     dkim: DkimIn | None = None
     bounces: BouncesIn | None = None
     connectors: connectors_config.ConnectorsIn | None = None  # SPEC section 8; secrets write-only
+    webhooks: list[webhooks_config.WebhookIn] | None = None  # SPEC section 8; secrets write-only
 
 
 def valid_time_zone(name: str) -> bool:
@@ -116,6 +118,7 @@ def settings_json(settings: StoreSettings) -> dict[str, Any]:
         "dkim": signing.public_json(settings),
         "bounces": {"domain": (settings.bounces or {}).get("domain", "")},
         "connectors": connectors_config.all_public(),
+        "webhooks": webhooks_config.all_public(),
         **status_settings_json(settings),
     }
 
@@ -153,12 +156,16 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
             dkim_value = signing.patched(settings, patch.dkim.model_dump(exclude_none=True))
         except (dkim.DkimError, secretbox.SecretUnreadable) as exc:
             errors.append({"loc": ["body", "dkim"], "msg": str(exc)})
+    if patch.webhooks is not None:
+        errors.extend(webhooks_config.problems(patch.webhooks))
     if errors:
         raise Rejected(errors)
+    if patch.webhooks is not None:
+        webhooks_config.apply(patch.webhooks)  # kept by the webhooks app, secrets sealed
     if patch.connectors is not None:
         connectors_config.apply(patch.connectors)  # kept by the connectors app, secrets sealed
     for name, value in patch.model_dump(exclude_unset=True, exclude_none=True).items():
-        if name == "connectors":
+        if name in ("connectors", "webhooks"):
             continue
         if name == "dkim":
             value = dkim_value

@@ -15,6 +15,7 @@ from shopmail.panel import (
     statuses,
     switches,
     sync,
+    webhooks,
 )
 
 app_name = "panel"
@@ -42,6 +43,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/", orders.order_detail, name="order"),
     path("orders/<int:pk>/notify/", orders.order_notify, name="order_notify"),
     path("orders/<int:pk>/action/<str:action>/", order_actions.order_action, name="order_action"),
+    path("webhooks/", webhooks.webhooks_page, name="webhooks"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook_add"),
+    path("webhooks/<int:pk>/remove/", webhooks.webhook_remove, name="webhook_remove"),
+    path("webhooks/deliveries/<int:pk>/send-again/", webhooks.delivery_send_again, name="webhook_send_again"),
     path("messages/", maillog.message_list, name="messages"),
     path("messages/<int:pk>/", maillog.message_detail, name="message"),
     path("messages/<int:pk>/resend/", maillog.message_resend, name="message_resend"),

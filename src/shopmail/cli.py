@@ -18,6 +18,9 @@ COMMANDS = {
     "pull": "pull",
     "dkim": "dkim",
     "bounces": "bounces",
+    "check": "deploy_check",
+    "backup": "backup",
+    "prune": "prune",
 }
 
 USAGE = """usage: shopmail COMMAND [options]
@@ -37,9 +40,13 @@ Commands:
                                               fetch changed orders from the shop's REST API and sync them
   dkim generate --domain D --selector S       make and store a DKIM key, print the DNS record
   bounces --listen HOST:PORT                  take bounce and complaint reports over SMTP
+  check [--quiet]                             what is unsafe or wrong in this deployment (exit 1 on an error)
+  backup FILE                                 a consistent copy of the SQLite database while it runs
+  prune [--days N] [--dry-run]                drop message bodies older than SHOPMAIL_RETENTION_DAYS (90)
 
 Run "shopmail COMMAND --help" for the options of one command.
-Environment: SHOPMAIL_DATA_DIR, DATABASE_URL, SHOPMAIL_SECRET_KEY, SHOPMAIL_SMTP_URL, SHOPMAIL_BASE_URL.
+Environment: SHOPMAIL_DATA_DIR, DATABASE_URL, SHOPMAIL_SECRET_KEY, SHOPMAIL_SMTP_URL, SHOPMAIL_BASE_URL,
+SHOPMAIL_TRUSTED_PROXIES, SHOPMAIL_RETENTION_DAYS.
 """
 
 

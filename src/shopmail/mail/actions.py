@@ -39,6 +39,11 @@ def resend(message: Message, custom_message: Any = None) -> Message:
     """A new message (new Message-ID) re-rendered from the original's context, linked to it."""
     text = _custom(custom_message)
     payload = Payload.objects.get(pk=message.pk)
+    if payload.context == {"pruned": True}:  # mail/retention.py dropped what it was made from
+        raise ActionError(
+            ["path", "message_id"],
+            "this message's body was removed after the retention period; send the notification anew instead",
+        )
     with transaction.atomic():
         settings = StoreSettings.load()
         draft = outbox.Draft(

@@ -58,11 +58,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling per account (django-axes): 5 failures lock that username for 15 minutes.
+# Staff login throttling (django-axes): 5 failures lock that username *from that client IP* for 15
+# minutes, so nobody elsewhere can keep the owner locked out; shopmail.panel.auth adds a per-IP
+# limit across usernames (password spraying). The client IP follows SHOPMAIL_TRUSTED_PROXIES.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = ["username"]
-# Per account on purpose: locking by IP would lock out a whole shop office behind one NAT.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "shopmail.core.client_ip.client_ip"
+STAFF_LOGIN_FAILURES_PER_IP = 30  # failed staff sign-ins from one client IP within AXES_COOLOFF_TIME
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "shopmail.panel.auth.lockout_response"

@@ -1,25 +1,32 @@
 """Signing in and out, and changing one's password (Django's views; throttled by django-axes).
 
 Django's ``login()`` rotates the session key, so a session fixed before sign-in is useless
-after it. Failed attempts are counted per account (``AXES_LOCKOUT_PARAMETERS``); the account
-is locked after ``AXES_FAILURE_LIMIT`` of them.
+after it. Failed attempts are counted per account and client IP (``AXES_LOCKOUT_PARAMETERS``):
+that pair is locked after ``AXES_FAILURE_LIMIT`` of them, so an attacker elsewhere cannot keep the
+owner out. Across usernames, one client IP may fail ``STAFF_LOGIN_FAILURES_PER_IP`` times within
+the cool-off time (password spraying). The client IP is ``core.client_ip`` 's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from shopmail.core.client_ip import client_ip
 from shopmail.panel.access import harden, staff_required
 
 
@@ -55,6 +62,11 @@ class LoginView(auth_views.LoginView):
         return reverse("panel:dashboard")
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if (
+            request.method == "POST"
+            and ip_failures(client_ip(request)) >= settings.STAFF_LOGIN_FAILURES_PER_IP
+        ):
+            return lockout_response(request)
         return harden(super().dispatch(request, *args, **kwargs))
 
 
@@ -87,6 +99,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 login = LoginView.as_view()
 logout = LogoutView.as_view()
 password_change = staff_required(PasswordChangeView.as_view())
+
+
+def ip_failures(ip: str) -> int:
+    """Failed staff sign-ins from ``ip`` within the cool-off time, over every username."""
+    since = timezone.now() - dt.timedelta(hours=float(settings.AXES_COOLOFF_TIME or 0))
+    failures = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
+    return int(failures or 0)
 
 
 def lockout_response(

@@ -246,3 +246,27 @@ def test_published_orders_get_the_right_mail(shops, client, platform, fixture, o
         answer = woo_post(client, "order.created", body, "d-1")
     assert answer.status_code == 200, answer.content
     assert sorted(notifications(order_id)) == sorted(expected)
+
+
+def test_woocommerce_order_webhook_gets_download_links_from_the_shop(shops, client):
+    from fakeshop import WOO_KEY, WOO_SECRET, FakeShop
+
+    downloads = {"26": load("woocommerce", "customer_downloads.json")}
+    with FakeShop([], [], downloads) as shop:
+        config.configure("woocommerce", url=shop.url, consumer_key=WOO_KEY, consumer_secret=WOO_SECRET)
+        order = load("woocommerce", "orders.json")[1]  # order 723 of customer 26: "Woo Album #2"
+        assert woo_post(client, "order.created", order, "d-1").status_code == 200
+        assert [path for path, _, _ in shop.requests] == ["/wp-json/wc/v3/customers/26/downloads"]
+        album = Order.objects.get(external_id="723").snapshot["lines"][0]
+        assert album["kind"] == "download"
+        assert album["download"]["url"] == downloads["26"][0]["download_url"]
+        # a repeat asks the shop nothing
+        assert woo_post(client, "order.created", order, "d-1").json()["duplicate"] is True
+        assert len(shop.requests) == 1
+
+
+def test_woocommerce_order_is_taken_when_the_shop_does_not_answer_for_downloads(shops, client):
+    config.configure("woocommerce", url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs")
+    order = load("woocommerce", "orders.json")[1]
+    assert woo_post(client, "order.created", order, "d-1").status_code == 200
+    assert Order.objects.get(external_id="723").snapshot["lines"][0].get("download") is None

@@ -17,12 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from shopmail.connectors import shopify, woocommerce
+from shopmail.connectors import client, shopify, woocommerce
 from shopmail.connectors.common import ident
+from shopmail.connectors.config import secret
 from shopmail.connectors.models import Connector, WebhookCount, WebhookDelivery
 from shopmail.store import ingest
 from shopmail.store.ingest import Rejected
@@ -30,6 +32,9 @@ from shopmail.store.models import Order
 
 log = logging.getLogger(__name__)
 _PING = re.compile(rb"^webhook_id=\d{1,20}$")
+
+
+Downloads = list[dict[str, Any]] | None
 
 
 @dataclass
@@ -93,10 +98,10 @@ def shopify_work(topic: str, body: Mapping[str, Any]) -> Work:
     return Work(ignored=f"topic {topic!r} needs nothing from shopmail")
 
 
-def woocommerce_work(topic: str, body: Mapping[str, Any]) -> Work:
+def woocommerce_work(topic: str, body: Mapping[str, Any], downloads: Downloads = None) -> Work:
     resource, _, event = topic.partition(".")
     if resource == "order" and event in ("created", "updated", "restored"):
-        return Work(orders=[woocommerce.order(body)])
+        return Work(orders=[woocommerce.order(body, downloads or ())])
     if resource == "customer" and event in ("created", "updated"):
         return Work(customers=[woocommerce.customer(body)])
     if resource == "product" and event in ("created", "updated", "restored"):
@@ -160,8 +165,6 @@ def _parse(body: bytes) -> Any:
 
 
 def _secret(platform: str) -> str:
-    from shopmail.connectors.config import secret
-
     return secret(Connector.load(platform), "webhook_secret")
 
 
@@ -191,7 +194,34 @@ def receive_woocommerce(headers: Mapping[str, str], body: bytes) -> Answer:
     delivery_id = headers.get("X-WC-Webhook-Delivery-ID") or (
         headers.get("X-WC-Webhook-ID", "") + ":" + hashlib.blake2b(body, digest_size=16).hexdigest()
     )
-    return _process("woocommerce", delivery_id, topic, _parse(body), woocommerce_work)
+    payload = _parse(body)
+    if WebhookDelivery.objects.filter(platform="woocommerce", delivery_id=delivery_id[:200]).exists():
+        downloads: list[dict[str, Any]] = []  # a repeat: answered as one below, nothing asked
+    else:
+        downloads = _woo_downloads(topic, payload)
+    return _process(
+        "woocommerce", delivery_id, topic, payload, lambda t, b: woocommerce_work(t, b, downloads)
+    )
+
+
+def _woo_downloads(topic: str, body: Any) -> list[dict[str, Any]]:
+    """The registered customer's downloads, asked from the shop's REST API when its credentials
+    are set: a webhook body carries no download links. Nothing when the shop does not answer
+    at once (the order is taken all the same; a pull brings the links)."""
+    if not topic.startswith("order.") or not isinstance(body, Mapping):
+        return []
+    customer_id = ident(body.get("customer_id"))
+    connector = Connector.load("woocommerce")
+    url, key = connector.setting("url"), connector.setting("consumer_key")
+    key_secret = secret(connector, "consumer_secret")
+    if customer_id in ("", "0") or not (url and key and key_secret):
+        return []
+    try:
+        with httpx.Client(timeout=5.0) as http:
+            return client.WooCommerce(url, key, key_secret, http, retries=0).downloads(customer_id)
+    except client.PullError as exc:
+        log.warning("downloads of WooCommerce customer %s not fetched: %s", customer_id, exc)
+        return []
 
 
 def metrics() -> list[str]:

@@ -51,6 +51,16 @@ class BouncesIn(BaseModel):
     domain: Annotated[str, Field(max_length=253, pattern=r"^([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{2,63}$|^$")]
 
 
+class BrandingIn(BaseModel):
+    """Branding (SPEC section 4): the logo heading every e-mail and customer page, the accent
+    colour of buttons and the header, a footer line (address, VAT id) under every e-mail."""
+
+    model_config = ConfigDict(extra="forbid")
+    logo_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s\"'<>]+)?$")] | None = None
+    accent_color: Annotated[str, Field(pattern=r"^(#[0-9a-fA-F]{6})?$")] | None = None
+    footer_text: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
+
+
 class SettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     company_name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n\x00]*$")] | None = None
@@ -63,6 +73,8 @@ class SettingsPatch(BaseModel):
     brand_color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
     notify_since: Instant | None = None
     allow_backorder_choice: bool | None = None
+    update_digest_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None  # SPEC section 4
+    branding: BrandingIn | None = None  # SPEC section 4: fields given are changed, "" clears one
     notifications: dict[str, bool] | None = None
     rules: dict[str, bool] | None = None
     transport: TransportIn | None = None
@@ -79,6 +91,15 @@ class SettingsPatch(BaseModel):
     bounces: BouncesIn | None = None
     connectors: connectors_config.ConnectorsIn | None = None  # SPEC section 8; secrets write-only
     webhooks: list[webhooks_config.WebhookIn] | None = None  # SPEC section 8; secrets write-only
+
+
+def branding_json(settings: StoreSettings) -> dict[str, str]:
+    stored = settings.branding or {}
+    return {
+        "logo_url": str(stored.get("logo_url") or ""),
+        "accent_color": str(stored.get("accent_color") or settings.brand_color),
+        "footer_text": str(stored.get("footer_text") or ""),
+    }
 
 
 def valid_time_zone(name: str) -> bool:
@@ -112,6 +133,8 @@ def settings_json(settings: StoreSettings) -> dict[str, Any]:
         "brand_color": settings.brand_color,
         "notify_since": settings.notify_since.isoformat(),
         "allow_backorder_choice": settings.allow_backorder_choice,
+        "update_digest_minutes": settings.update_digest_minutes,
+        "branding": branding_json(settings),
         "notifications": {key: switches.notification_on(key) for key in keys},
         "rules": {rule: switches.rule_on(rule) for rule in RULES},
         "transport": transport,
@@ -169,7 +192,7 @@ def apply_patch(settings: StoreSettings, body: dict[str, Any]) -> StoreSettings:
             continue
         if name == "dkim":
             value = dkim_value
-        if name in ("notifications", "rules"):
+        if name in ("notifications", "rules", "branding"):
             value = {**getattr(settings, name), **value}
         elif name == "status_map":  # entries are added or changed; a null removes one
             merged = {**settings.status_map, **value}

@@ -120,8 +120,7 @@ def preview(
         )
         rendered, version = compose.render_message(message, payload, settings, source=source)
     else:
-        context = rendering.sample_context(notification, language)
-        context.update({"company_name": settings.company_name, "company_url": settings.company_url})
+        context = rendering.sample_context(notification, language, store=settings.store_context())
         version = "preview"
         if source is None:
             source, version = templates.current(notification, language)

@@ -50,6 +50,8 @@ COMMON_VARIABLES = _vars(
     ("store.company_url", "The store's web address (same as company_url)."),
     ("store.brand_color", "The brand colour as #rrggbb, default #1f6feb."),
     ("store.from_name", "The sender name of the store's e-mails."),
+    ("store.logo_url", "The logo heading every e-mail (branding), or empty."),
+    ("store.footer_text", "The footer line of every e-mail (branding: address, VAT id), or empty."),
     ("customer.full_name", "First and last name; empty when unknown."),
     ("customer.first_name", "First name; empty when unknown."),
     ("customer.last_name", "Last name; empty when unknown."),

@@ -37,7 +37,9 @@ STORE_FIELDS = (
     "default_language",
     "brand_color",
     "allow_backorder_choice",
+    "update_digest_minutes",
 )
+BRANDING_FIELDS = ("logo_url", "footer_text")
 
 
 def _minute(value: dt.datetime) -> dt.datetime:
@@ -46,6 +48,8 @@ def _minute(value: dt.datetime) -> dt.datetime:
 
 def store_initial(settings: StoreSettings) -> dict[str, Any]:
     initial = {name: getattr(settings, name) for name in STORE_FIELDS}
+    initial.update({name: (settings.branding or {}).get(name, "") for name in BRANDING_FIELDS})
+    initial["brand_color"] = (settings.branding or {}).get("accent_color") or settings.brand_color
     initial["notify_since"] = _minute(settings.notify_since)
     return initial
 
@@ -98,6 +102,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=422, store_form=form)
     body = {name: form.cleaned_data[name] for name in STORE_FIELDS}
+    body["branding"] = {
+        **{name: (form.cleaned_data[name] or "").strip() for name in BRANDING_FIELDS},
+        "accent_color": form.cleaned_data["brand_color"],
+    }
     since = form.cleaned_data["notify_since"]
     if since != _minute(settings.notify_since):  # unchanged: keep the stored second-precise time
         body["notify_since"] = since.isoformat()

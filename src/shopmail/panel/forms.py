@@ -56,7 +56,33 @@ class StoreForm(PanelForm):
         help_text="For customers whose language is unknown, and for staff e-mails.",
     )
     brand_color = forms.CharField(
-        label="Brand colour", max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+        label="Accent colour",
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "color"}),
+        help_text="The header and buttons of every e-mail and of My page.",
+    )
+    logo_url = forms.URLField(
+        label="Logo address",
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        help_text="An https:// link to your logo (PNG or JPEG, about 40 pixels high); it heads every e-mail"
+        " and customer page. Empty: the store name.",
+    )
+    footer_text = forms.CharField(
+        label="Footer text",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Under every e-mail and customer page: your address, VAT id, ...",
+    )
+    update_digest_minutes = forms.IntegerField(
+        label="Collect order updates for (minutes)",
+        min_value=0,
+        max_value=1440,
+        help_text="0: each update is sent at once. Above 0: updates of one order within this time go out"
+        " as one e-mail. Confirmations and shipment notices are never held.",
     )
     notify_since = forms.DateTimeField(
         label="Send e-mail for orders created after (UTC)",
@@ -164,6 +190,16 @@ class SyncForm(PanelForm):
 
 class ApiKeyForm(PanelForm):
     name = forms.CharField(label="Name", max_length=100, help_text="Who or what uses it, e.g. “webshop”.")
+    scopes = forms.MultipleChoiceField(
+        label="May only",
+        choices=[("ingest", "send orders, customers, products and events"), ("read", "read (GET)")],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Nothing ticked: every API call.",
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires after (days)", min_value=1, max_value=3650, required=False, help_text="Empty: never."
+    )
 
 
 class StaffForm(PanelForm):

@@ -333,6 +333,8 @@ def build_context(
             "company_url": url,
             "brand_color": _brand_color(store.get("brand_color")),
             "from_name": _str(store.get("from_name")) or name,
+            "logo_url": _url(store.get("logo_url")),  # http(s) only (see _url)
+            "footer_text": _str(store.get("footer_text")).strip(),
         },
         "customer": _customer(customer if customer is not None else (order or {}).get("customer")),
         "custom_message": _str(custom_message).strip(),

@@ -3,6 +3,7 @@ shipment, and one change for every order-update rule, in each language."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shopmail.mail.notifications import DEFAULT_LANGUAGE
@@ -287,7 +288,9 @@ def _sample_extras(notification: str, language: str) -> dict[str, Any]:
     }
 
 
-def sample_context(notification: str, language: str) -> dict[str, Any]:
+def sample_context(
+    notification: str, language: str, store: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A believable context for previews and validation: order 10023 with every kind of line,
     a shipment, and one change for every order-update rule."""
     spec = get_notification(notification)
@@ -297,7 +300,7 @@ def sample_context(notification: str, language: str) -> dict[str, Any]:
     return build_context(
         notification,
         language=language,
-        store=_SAMPLE_STORE,
+        store={**_SAMPLE_STORE, **(store or {})},
         order=order,
         customer=_SAMPLE_CUSTOMER,
         changes=_SAMPLE_CHANGES if spec.about_order else (),

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
@@ -16,7 +17,15 @@ from shopmail.store.ingest import Rejected
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return keys.check(token)
+        key = keys.check(token)
+        if key is not None and not keys.allows(key, request.method or "GET", _api_path(request)):
+            raise HttpError(403, f"this API key may only {' and '.join(key.scopes)}")
+        return key
+
+
+def _api_path(request: HttpRequest) -> str:
+    path = request.path
+    return path[len("/api/v1") :] if path.startswith("/api/v1/") else path
 
 
 api = NinjaAPI(

@@ -6,14 +6,21 @@ has already verified; the row is still read on every request, so revoking works 
 Requests that arrive together with the same unverified key wait for one verification instead
 of each running Argon2 (a shop's sync client opening 16 connections at once made every one of
 them wait for 16 hashes on 2 cores).
+
+A key may have an owner (it dies when the owner is deactivated), scopes (``allows``) and an
+expiry; ``check`` refuses a key past its expiry or whose owner is no longer active.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import re
 import secrets
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,20 +35,62 @@ _verifying: dict[int, threading.Lock] = {}  # one Argon2 verification per key at
 _lock = threading.Lock()
 
 
-def create(name: str) -> tuple[ApiKey, str]:
+# what each scope may call (path under /api/v1); a key without scopes may call everything
+_INGEST = (
+    ("PUT", re.compile(r"^/(orders|customers)/[^/]+$")),
+    ("PUT", re.compile(r"^/products/[^/]+$")),
+    ("POST", re.compile(r"^/(sync|events)$")),
+)
+
+
+def create(
+    name: str,
+    owner: Any = None,
+    scopes: Iterable[str] = (),
+    expires_at: dt.datetime | None = None,
+) -> tuple[ApiKey, str]:
     """A new key; the plain key is returned once and never stored."""
+    chosen = sorted(set(scopes))
+    unknown = set(chosen) - set(ApiKey.SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(sorted(unknown))}; use {' or '.join(ApiKey.SCOPES)}")
     prefix = secrets.token_hex(6)
     plain = f"sm_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(name=name, prefix=prefix, hashed=_hasher.hash(plain))
+    key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        hashed=_hasher.hash(plain),
+        owner=owner,
+        scopes=chosen,
+        expires_at=expires_at,
+    )
     return key, plain
+
+
+def allows(key: ApiKey, method: str, path: str) -> bool:
+    """Whether ``key``'s scopes cover ``method path`` (``path`` under ``/api/v1``)."""
+    scopes = set(key.scopes or ())
+    if not scopes:
+        return True
+    if "read" in scopes and method in ("GET", "HEAD", "OPTIONS"):
+        return True
+    return "ingest" in scopes and any(method == m and pattern.match(path) for m, pattern in _INGEST)
+
+
+def usable(key: ApiKey, now: dt.datetime | None = None) -> bool:
+    """Not revoked, not expired, and its owner (if any) still an active user."""
+    now = now or timezone.now()
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return False
+    return key.owner_id is None or bool(key.owner and key.owner.is_active)
 
 
 def check(plain: str) -> ApiKey | None:
     parts = plain.split("_")
     if len(parts) < 3 or parts[0] != "sm" or len(plain) > 200:
         return None
-    key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
-    if key is None:
+    key = ApiKey.objects.select_related("owner").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not usable(key):
         _hasher.hash("sm_timing_equaliser")  # unknown keys cost as much as wrong ones
         return None
     digest = hashlib.sha256(plain.encode()).hexdigest()

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
 class ApiKey(models.Model):
+    """An API key. ``owner``: the staff user who made it (None for keys made on the server with
+    ``shopmail apikey create``); it stops working when the owner is deactivated or deleted.
+    ``scopes``: empty for every call, else any of ``SCOPES`` (``api.keys.allows``). A key past
+    ``expires_at`` stops working."""
+
+    SCOPES = ("ingest", "read")
+
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     hashed = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    scopes = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"

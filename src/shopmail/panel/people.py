@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from shopmail.api import keys
@@ -97,11 +99,17 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ApiKeyForm(request.POST)
         if form.is_valid():
-            key, plain = keys.create(form.cleaned_data["name"].strip())
+            days = form.cleaned_data.get("expires_in_days")
+            key, plain = keys.create(
+                form.cleaned_data["name"].strip(),
+                owner=request.user,  # the key dies with its owner's account (issue 19)
+                scopes=form.cleaned_data.get("scopes") or (),
+                expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
+            )
             context.update(created=key, plain=plain)  # shown on this response only, never again
         else:
             context["form"], status = form, 422
-    context["keys"] = ApiKey.objects.order_by("revoked_at", "-created_at")
+    context["keys"] = ApiKey.objects.select_related("owner").order_by("revoked_at", "-created_at")
     return render(request, "panel/api_keys.html", context, status=status)
 
 

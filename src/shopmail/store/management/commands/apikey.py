@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from shopmail.api import keys
 from shopmail.api.models import ApiKey
@@ -17,6 +20,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="create a key and print it once")
         create.add_argument("--name", required=True)
+        create.add_argument(
+            "--owner", help="the staff user (e-mail) it belongs to; it dies with their account"
+        )
+        create.add_argument(
+            "--scope", action="append", choices=ApiKey.SCOPES, default=[], help="limit it (repeatable)"
+        )
+        create.add_argument("--expires-days", type=int, help="stop working after this many days")
         sub.add_parser("list", help="list keys (never the secrets)")
         revoke = sub.add_parser("revoke", help="revoke a key by its prefix")
         revoke.add_argument("prefix")
@@ -27,7 +37,20 @@ class Command(BaseCommand):
             name = options["name"].strip()
             if not name or len(name) > 100:
                 raise CommandError("--name must be 1-100 characters")
-            _, plain = keys.create(name)
+            owner = None
+            if options.get("owner"):
+                owner = get_user_model().objects.filter(username=options["owner"].strip().lower()).first()
+                if owner is None or not owner.is_active:
+                    raise CommandError(f"no active user {options['owner']!r}")
+            days = options.get("expires_days")
+            if days is not None and days < 1:
+                raise CommandError("--expires-days must be at least 1")
+            _, plain = keys.create(
+                name,
+                owner=owner,
+                scopes=options.get("scope") or (),
+                expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
+            )
             self.stdout.write(plain)
         elif action == "list":
             for key in ApiKey.objects.order_by("created_at"):

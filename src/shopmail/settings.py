@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "shopmail.support",
     "shopmail.newsletter",
     "shopmail.connectors",
+    "shopmail.dropship",  # drop-shipper logins (SPEC section 7)
     "axes",
     "ninja",  # its static files: /api/docs needs no CDN
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/newsletters/", include("shopmail.newsletter.panel_urls")),
     path("admin/connectors/", include("shopmail.connectors.panel")),
     path("account/", include("shopmail.account.urls")),
+    path("dropship/", include("shopmail.panel.dropship_portal")),  # the drop-shipper portal (SPEC 7)
     path("", include("shopmail.support.urls")),
     path("", include("shopmail.newsletter.urls")),
 ]

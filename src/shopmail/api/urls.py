@@ -6,6 +6,7 @@ from ninja.openapi.views import openapi_view
 from shopmail.api import (
     actions,
     deliverability,
+    dropshippers,
     events,
     feed,
     ingest,
@@ -20,6 +21,7 @@ from shopmail.api.hooks import router as hooks_router
 
 api.add_router("", ingest.router)
 api.add_router("", actions.router)
+api.add_router("", dropshippers.router)
 api.add_router("", settings.router)
 api.add_router("", events.router)
 api.add_router("", messages.router)

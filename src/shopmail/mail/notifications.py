@@ -240,6 +240,14 @@ _ALL = (
         ("invite_url", "The link to set a password."),
     ),
     _n(
+        "dropshipper_invite",
+        "staff",
+        "A new drop-shipper login: a one-time link to choose a password (SPEC 7).",
+        False,
+        ("invite_url", "The one-time link to choose a password."),
+        ("dropshipper", "The drop-shipper: name, suppliers."),
+    ),
+    _n(
         "newsletter",
         "customer",
         "A newsletter to customers who opted in.",

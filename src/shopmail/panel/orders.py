@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from shopmail.domain import changes
+from shopmail.dropship.models import DropShipper
 from shopmail.mail import actions, compose, outbox, rendering
 from shopmail.mail.actions import ORDER_NOTIFICATIONS
 from shopmail.mail.models import Message, Payload
@@ -90,6 +91,7 @@ def _order_page(request: HttpRequest, order: Order, status: int = 200, **context
         mails=mails,
         lines=snapshot.get("lines") or [],
         to_ship=changes.remaining(snapshot),  # the shipping wizard offers only what is left
+        dropshipper_names=list(DropShipper.objects.order_by("name").values_list("name", flat=True)),
         meaning=StoreSettings.load().meaning()(snapshot.get("status")),
         shipments=snapshot.get("shipments") or [],
         totals=snapshot.get("totals") or {},

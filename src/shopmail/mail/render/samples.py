@@ -284,6 +284,7 @@ def _sample_extras(notification: str, language: str) -> dict[str, Any]:
             "audience": "Hikers in Norway, 40,000 monthly readers",
         },
         "newsletter": {"subject": words["newsletter"], "html": words["newsletter_html"]},
+        "dropshipper": {"name": "Mugs Ltd", "suppliers": ["Mugs Ltd"]},
         "refund": {"id": "r-1", "amount": _money("10.00", "EUR", language), "reason": "", "full": False},
     }
 

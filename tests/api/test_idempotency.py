@@ -54,11 +54,10 @@ def test_same_key_with_another_body_is_409_and_changes_nothing(api):
 
 
 def test_keys_belong_to_one_api_key(api, client):
-    from conftest import Api
     from shopmail.api import keys
 
     _, plain = keys.create("second shop")
-    other = Api(client, plain)
+    other = type(api)(client, plain)
     api.post("/events", CONTACT, **key("shared"))
     assert other.post("/events", CONTACT, **key("shared")).status_code == 202
     assert ContactMessage.objects.count() == 2

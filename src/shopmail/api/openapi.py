@@ -170,6 +170,10 @@ def _complete(method: str, path: str, operation: dict[str, Any]) -> None:
             content = operation["requestBody"].get("content", {}).get("application/json")
             if content is not None:  # a raw report (message/rfc822) is shown by its schema only
                 content.setdefault("example", example["request"])
+    else:  # a call added since scripts/api-examples last ran: its answer is at least JSON
+        for code, answer in responses.items():
+            if code.startswith("2") and code != "204":
+                answer.setdefault("content", {"application/json": {"schema": {"type": "object"}}})
     signed = "security" not in operation  # the shop webhooks: signed instead of an API key
     wanted = ["401", "422"]
     if "{" in path:

@@ -21,6 +21,7 @@ COMMANDS = {
     "check": "deploy_check",
     "backup": "backup",
     "prune": "prune",
+    "dropshipper": "dropshipper",
 }
 
 USAGE = """usage: shopmail COMMAND [options]
@@ -43,6 +44,8 @@ Commands:
   check [--quiet]                             what is unsafe or wrong in this deployment (exit 1 on an error)
   backup FILE                                 a consistent copy of the SQLite database while it runs
   prune [--days N] [--dry-run]                drop message bodies older than SHOPMAIL_RETENTION_DAYS (90)
+  dropshipper create --name N --email E --supplier S [--supplier S2]
+                                              a drop-shipper login (an invitation link is e-mailed)
 
 Run "shopmail COMMAND --help" for the options of one command.
 Environment: SHOPMAIL_DATA_DIR, DATABASE_URL, SHOPMAIL_SECRET_KEY, SHOPMAIL_SMTP_URL, SHOPMAIL_BASE_URL,

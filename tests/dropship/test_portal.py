@@ -171,3 +171,28 @@ def test_panel_creates_a_drop_shipper(client, store):
     assert DropShipper.objects.get().suppliers == ["Mugs Ltd", "Cups AS"]
     assert Message.objects.filter(notification="dropshipper_invite", to_email="o@mugs.example").count() == 1
     assert "o@mugs.example" in client.get("/admin/dropshippers/").content.decode()
+
+
+def test_cli_creates_lists_and_deletes(store, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command(
+        "dropshipper",
+        "create",
+        "--name",
+        "Mugs Ltd",
+        "--email",
+        "o@mugs.example",
+        "--supplier",
+        "A",
+        "--supplier",
+        "B",
+    )
+    assert DropShipper.objects.get().suppliers == ["A", "B"]
+    assert Message.objects.filter(notification="dropshipper_invite").count() == 1
+    with pytest.raises(CommandError, match="email"):
+        call_command("dropshipper", "create", "--name", "X", "--email", "o@mugs.example", "--supplier", "A")
+    call_command("dropshipper", "list")
+    assert "o@mugs.example\tA, B\tinvited" in capsys.readouterr().out
+    call_command("dropshipper", "delete", "o@mugs.example")
+    assert not DropShipper.objects.exists()

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from shopmail.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+# POST /api/v1/hooks/bounces takes a raw report (message/rfc822): real samples and arbitrary bytes.
+_REPORTS = sorted((Path(__file__).parent.parent / "fixtures" / "bounces").glob("*.eml"))
+schemathesis.openapi.media_type(
+    "message/rfc822",
+    st.one_of(st.sampled_from([path.read_bytes() for path in _REPORTS]), st.binary(max_size=4000)),
+)
 
 
 @schemathesis.check

@@ -58,7 +58,16 @@ def language_for(customer: Mapping[str, Any] | None, settings: StoreSettings) ->
 
 
 def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
-    """Insert the drafts (in the caller's transaction); returns the saved messages."""
+    """Insert the drafts (in the caller's transaction); returns one message per draft, in order.
+    With an update digest (SPEC 4), order updates join a waiting one (``mail/digest.py``)."""
+    if drafts and settings.update_digest_minutes:
+        from shopmail.mail import digest  # digest calls back into this module
+
+        return digest.queue(drafts, settings, _insert)
+    return _insert(drafts, settings)
+
+
+def _insert(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
     if not drafts:
         return []
     # Order and staff mail to a hard-bounced address is held, releasable by staff (SPEC section 9).
@@ -83,6 +92,8 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
     for message, draft in zip(messages, drafts, strict=True):
         if draft.notification in FOLLOW_UPS:  # never ahead of the milestone it follows
             message.due_at = message.due_at + FOLLOW_UPS[draft.notification]
+        if draft.extra.get("due_at"):  # an update digest waits (mail/digest.py)
+            message.due_at = draft.extra["due_at"]
     Message.objects.bulk_create(messages)
     payloads = [
         Payload(

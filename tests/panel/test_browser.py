@@ -191,14 +191,15 @@ def test_configure_smtp_and_send_a_test_mail(panel, smtp_server):
     page.get_by_label("Host name").fill(smtp_server.host)
     page.get_by_label("Port", exact=True).fill(str(smtp_server.port))
     page.get_by_label("Security").select_option("none")
-    page.get_by_role("button", name="Detect transports").click()
-    found = page.locator("table", has_text="answered 220").inner_text()
-    assert f"{smtp_server.host}:{smtp_server.port}" in found
-    assert StoreSettings.load().transport["kind"] == "capture"  # detection saves nothing
     page.get_by_role("button", name="Save transport").click()
     assert "Transport saved" in page.get_by_role("status").first.inner_text()
     transport = StoreSettings.load().transport
     assert transport["kind"] == "smtp" and transport["port"] == smtp_server.port
+    # Detection contacts the saved server (never a host typed in the form: issue 19, finding 12)
+    page.get_by_role("button", name="Detect transports").click()
+    found = page.locator("table", has_text="answered 220").inner_text()
+    assert f"{smtp_server.host}:{smtp_server.port}" in found
+    assert StoreSettings.load().transport == transport  # detection saves nothing
     page.get_by_label("Send a test e-mail to").fill("owner@shop.test")
     page.get_by_role("button", name="Send test e-mail").click()
     result = page.locator("#test-result").inner_text()

@@ -212,3 +212,17 @@ def test_panel_shows_each_delivery_with_its_answer_and_sends_again(client, store
     assert sum(receiver.accepted.values()) == 1
     deliver.run(timezone.now() + dt.timedelta(hours=1))
     assert sum(receiver.accepted.values()) == 1  # a delivered one is never sent again by the job
+
+
+def test_the_worker_runs_the_job_and_metrics_count_deliveries(api, receiver):
+    from shopmail.core import periodic
+
+    assert "webhooks.deliver" in [name for name, _ in periodic._jobs]
+    api.patch("/settings", {"webhooks": [{"url": receiver.url, "secret": SECRET}]})
+    from shopmail.store import feed
+
+    feed.record("customer.updated", {"customer": "c1"})
+    dict(periodic._jobs)["webhooks.deliver"]()  # what the worker's periodic thread runs
+    assert len(receiver.requests) == 1
+    text = api.client.get("/metrics", **api.headers).content.decode()
+    assert 'shopmail_webhooks_out{status="pending"} 1' in text  # answered 500 once: retried later

@@ -8,6 +8,8 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from shopmail.core import periodic
+        from shopmail.mail import metrics
         from shopmail.mail.webhooks import deliver
 
-        periodic.register("webhooks.deliver", deliver.run)
+        periodic.register("webhooks.deliver", deliver.run)  # the delivery worker runs it (SPEC 8)
+        metrics.register(deliver.metrics)

@@ -170,3 +170,18 @@ def run(now: dt.datetime | None = None) -> dict[str, Any]:
     if made or sent:
         log.info("webhooks: %d new deliveries, %d attempts", made, len(sent))
     return {"new": made, "attempts": len(sent)}
+
+
+def metrics() -> list[str]:
+    """``/metrics`` lines: webhook deliveries out by state."""
+    from django.db.models import Count
+
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    lines = [
+        "# HELP shopmail_webhooks_out Webhook deliveries to the shop's URLs, by state "
+        "(pending: not answered 2xx yet, retried; failed: gave up after 3 days).",
+        "# TYPE shopmail_webhooks_out gauge",
+    ]
+    for state in (Delivery.PENDING, Delivery.DELIVERED, Delivery.FAILED):
+        lines.append(f'shopmail_webhooks_out{{status="{state}"}} {counts.get(state, 0)}')
+    return lines

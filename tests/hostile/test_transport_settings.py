@@ -124,3 +124,14 @@ def test_the_panel_cannot_choose_a_program_and_a_stored_one_is_never_run(staff_c
     assert victim.read_text() == "precious"  # /bin/rm never ran
     assert record.read_text().splitlines() == ["-i", "-f", victim.name, "--", "me@shop.test"]
     assert "Accepted" in response.content.decode() or "sent" in response.content.decode()
+
+
+def test_a_password_stored_in_plain_text_by_an_older_version_is_sealed_at_start():
+    from shopmail.core import secretbox
+
+    old = {"kind": "smtp", "host": "mail.example.com", "username": "shop", "password": "plain-old"}
+    sealed = secretbox.sealed_transport(old)
+    assert sealed is not None and sealed["password"] != "plain-old"
+    assert secretbox.unseal(str(sealed["password"])) == "plain-old"
+    assert secretbox.sealed_transport(sealed) is None  # nothing more to do
+    assert secretbox.sealed_transport({"kind": "capture"}) is None

@@ -50,3 +50,12 @@ def unseal(value: str) -> str:
         raise SecretUnreadable(
             "the stored SMTP password was encrypted with another secret key; enter it again"
         ) from None
+
+
+def sealed_transport(transport: dict[str, object]) -> dict[str, object] | None:
+    """``transport`` with a plaintext password (stored by an older version) sealed, or None when
+    there is nothing to seal. ``shopmail serve`` applies it at start."""
+    password = transport.get("password")
+    if not isinstance(password, str) or not password or is_sealed(password):
+        return None
+    return {**transport, "password": seal(password)}

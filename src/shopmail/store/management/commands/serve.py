@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from shopmail.core import secretbox
 from shopmail.store.models import StoreSettings
 
 log = logging.getLogger("shopmail.serve")
@@ -60,6 +61,10 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         store = StoreSettings.load()
+        resealed = secretbox.sealed_transport(store.transport)
+        if resealed is not None:  # an SMTP password an older version stored in plain text
+            store.transport = resealed
+            store.save(update_fields=["transport", "updated_at"])
         call_command("collectstatic", interactive=False, verbosity=0)
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
 

@@ -131,3 +131,42 @@ def test_gives_up_after_lifetime():
 def test_gives_up_refuses_naive_datetimes():
     with pytest.raises(ValueError):
         RetryPolicy().gives_up(datetime(2025, 1, 1), datetime.now(UTC))
+
+
+def test_order_mail_retries_within_seconds_newsletters_later():
+    from shopmail.domain.retry import Schedule
+
+    schedule = Schedule()
+    urgent, bulk = schedule.policy(bulk=False), schedule.policy(bulk=True)
+    assert urgent.next_delay(1) <= timedelta(seconds=11)  # ~10 s with jitter
+    assert bulk.next_delay(1) >= timedelta(seconds=54)
+    assert urgent.next_delay(2) > urgent.next_delay(1) * 1.5  # growing from there
+
+
+def test_the_workers_own_backoff_grows_to_its_cap_and_starts_again():
+    from shopmail.domain.retry import Backoff
+
+    backoff = Backoff(first=0.5, cap=30.0)
+    waits = [backoff.next() for _ in range(10)]
+    assert waits[:4] == [0.5, 1.0, 2.0, 4.0] and waits[-1] == 30.0 and max(waits) == 30.0
+    backoff.reset()
+    assert backoff.next() == 0.5
+    for _ in range(10_000):  # no overflow however long the outage
+        assert backoff.next() <= 30.0
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "down"),
+    [
+        (Outcome.DEFER, None, True),  # refused, dropped, timed out
+        (Outcome.DEFER, 421, True),  # service not available
+        (Outcome.DEFER, 451, False),  # this message must wait (greylisting)
+        (Outcome.DEFER, 452, False),
+        (Outcome.SENT, 250, False),
+        (Outcome.FAIL, 550, False),
+    ],
+)
+def test_transport_down_means_the_server_not_the_message(outcome, code, down):
+    from shopmail.domain.retry import transport_down
+
+    assert transport_down(outcome, code) is down

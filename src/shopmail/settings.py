@@ -171,7 +171,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
-        for name in ("shopmail", "django", "django.server", "django.request", "waitress", "axes")
+        name: {"handlers": ["console"], "level": level, "propagate": False}
+        for name, level in (
+            ("shopmail", "INFO"),
+            ("waitress", "INFO"),
+            ("django", "WARNING"),
+            ("django.server", "WARNING"),
+            ("django.request", "WARNING"),
+            ("axes", "WARNING"),
+        )
     },
 }

@@ -51,6 +51,13 @@ def test_confirm_sends_the_confirmation_and_records_the_staff_version(api, place
     assert event.run is not None and event.run.source == "panel" and event.run.actor == "api key tests"
     feed = FeedEvent.objects.get(type="order.changed_by_staff")
     assert feed.data["snapshot"]["status"] == "processing" and feed.data["action"] == "confirm"
+    history = api.get("/orders/500").json()["history"]
+    assert [(h["rule"], h["source"], h["by"]) for h in history][-1] == (
+        "order_confirmed",
+        "panel",
+        "api key tests",
+    )
+    assert history[0]["source"] == "api" and history[0]["by"] is None
     again = api.post("/orders/500/actions", {"action": "confirm"})
     assert again.status_code == 422
     assert "already confirmed" in again.json()["detail"][0]["msg"]

@@ -39,8 +39,10 @@ def order_detail(external_id: str) -> dict[str, Any] | None:
                 "message": event.message_id,
                 "before_meaning": event.before_meaning or None,  # what the statuses meant (SPEC 3)
                 "after_meaning": event.after_meaning or None,
+                "source": event.run.source if event.run is not None else None,  # api, sync, panel, ...
+                "by": (event.run.actor or None) if event.run is not None else None,  # panel: who (SPEC 7)
             }
-            for event in order.events.all()
+            for event in order.events.select_related("run")
         ],
         "messages": [
             {

@@ -44,8 +44,8 @@ def _extracted(tmp: Path) -> dict[str, set[str]]:
         "PYTHON": sys.executable,
     }
     (tmp / "scripts").mkdir()
-    script = (SRC.parents[1] / "scripts" / "messages").read_text()
-    (tmp / "scripts" / "messages").write_text(script)
+    for name in ("messages", "email-messages"):
+        (tmp / "scripts" / name).write_text((SRC.parents[1] / "scripts" / name).read_text())
     (tmp / "src").symlink_to(tmp)  # the script works in ../src/shopmail
     subprocess.run(["sh", str(tmp / "scripts" / "messages")], env=env, check=True, capture_output=True)
     found = {}

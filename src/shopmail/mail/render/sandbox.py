@@ -16,6 +16,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
+from shopmail.mail.render import i18n
 from shopmail.mail.render.inlining import inline_css
 from shopmail.mail.render.sources import _PARTIALS_DIR, _partial_names, _read
 
@@ -269,6 +270,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             lstrip_blocks=True,
             auto_reload=False,
             cache_size=200,
+            extensions=["jinja2.ext.i18n"],
+        )
+        # {% trans %} and _(): the sentences of converted templates, in the message's language
+        self.policies["ext.i18n.trimmed"] = True
+        self.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True
         )
         for name in ("lipsum", "namespace"):
             self.globals.pop(name, None)

@@ -53,8 +53,12 @@ def _stylesheet() -> str:
 def default_source(notification: str, language: str) -> TemplateSource:
     """The packaged default template of a notification, in ``language`` or else English."""
     get_notification(notification)
-    for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
-        parts = [_read(f"{notification}/{lang}/{name}") for name in ("subject.txt", "body.txt", "body.html")]
+    # a language's own copy (an override), else the one template whose sentences are in the
+    # catalogs (mail/render/i18n.py), else the English copy of a notification not converted yet
+    for folder in dict.fromkeys(
+        (f"{notification}/{language}", notification, f"{notification}/{DEFAULT_LANGUAGE}")
+    ):
+        parts = [_read(f"{folder}/{name}") for name in ("subject.txt", "body.txt", "body.html")]
         if all(part is not None for part in parts):
             subject, text, html = (part or "" for part in parts)
             return TemplateSource(subject.strip(), text, html)

@@ -1,0 +1,44 @@
+"""The sentences of the e-mail templates in every language: gettext catalogs of the domain
+``emails`` (``shopmail/locale/<lang>/LC_MESSAGES/emails.po``, compiled to ``emails.mo``).
+
+A converted notification has one template (``emails/<notification>/body.html`` ...) whose
+sentences are ``{% trans %}`` blocks; the language of the message (``language`` in the render
+context) picks the catalog. English is the source language: its sentences are the message ids.
+A language without a catalog reads English; a store can still override a notification's
+template per language (``emails/<notification>/<lang>/`` or a saved template).
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+from functools import cache
+from importlib import resources
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+DOMAIN = "emails"
+
+
+def _locale_dir() -> str:
+    return str(resources.files("shopmail").joinpath("locale"))
+
+
+@cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    return gettext_module.translation(DOMAIN, _locale_dir(), languages=[language], fallback=True)
+
+
+def _language(context: Context) -> str:
+    language = context.get("language")
+    return language if isinstance(language, str) and language else "en"
+
+
+@pass_context
+def gettext(context: Context, message: str) -> str:
+    return translations(_language(context)).gettext(message)
+
+
+@pass_context
+def ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return translations(_language(context)).ngettext(singular, plural, count)

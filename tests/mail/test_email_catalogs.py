@@ -1,0 +1,91 @@
+"""One template per notification, its sentences in gettext catalogs (issue 20): the catalogs of
+the e-mail templates (domain ``emails``) are complete, none stale, compiled; and a converted
+notification rendered in Norwegian or German contains no English sentence of the English
+catalog (its message ids)."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from shopmail.mail import rendering
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "shopmail"
+LOCALE = SRC / "locale"
+LANGUAGES = ("nb", "de")
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+
+
+def catalog(language: str):
+    with (LOCALE / language / "LC_MESSAGES" / "emails.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def converted() -> list[str]:
+    """The notifications with one template for every language."""
+    return sorted(
+        path.name
+        for path in (SRC / "emails").iterdir()
+        if path.is_dir() and not path.name.startswith("_") and (path / "body.html").is_file()
+    )
+
+
+def english_sentences(language: str) -> set[str]:
+    """Every run of words of the English message ids that the language says otherwise."""
+    found = set()
+    for message in catalog(language):
+        if not message.id or message.string == message.id:
+            continue
+        for piece in PLACEHOLDER.split(message.id):
+            piece = piece.strip(" ,.:·()")
+            if len(piece) >= 6 and piece not in message.string:
+                found.add(piece)
+    return found
+
+
+def test_the_catalogs_have_every_message_and_none_stale(tmp_path):
+    copy = tmp_path / "shopmail"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    script = SRC.parents[1] / "scripts" / "email-messages"
+    subprocess.run([sys.executable, str(script), str(copy)], check=True, capture_output=True)
+    for language in LANGUAGES:
+        ours = {m.id: m for m in catalog(language) if m.id}
+        with (copy / "locale" / language / "LC_MESSAGES" / "emails.po").open("rb") as handle:
+            wanted = {m.id for m in read_po(handle) if m.id}
+        assert sorted(wanted - set(ours)) == [], "missing: run scripts/messages and translate"
+        assert sorted(set(ours) - wanted) == [], "stale: run scripts/messages"
+        for message in ours.values():
+            assert message.string and "fuzzy" not in message.flags, (language, message.id)
+            assert set(PLACEHOLDER.findall(message.id)) == set(PLACEHOLDER.findall(message.string))
+        with (LOCALE / language / "LC_MESSAGES" / "emails.mo").open("rb") as handle:
+            compiled = gettext.GNUTranslations(handle)
+        for message in ours.values():
+            assert compiled.gettext(message.id) == message.string, "run scripts/messages to compile"
+
+
+def test_some_notifications_are_converted():
+    assert {"order_cancelled", "password_reset"} <= set(converted())
+    for notification in converted():
+        for language in ("en", "nb", "de"):
+            assert not (SRC / "emails" / notification / language).exists(), "one template, no copies"
+
+
+@pytest.mark.parametrize("notification", converted())
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_converted_notification_has_no_english_in_norwegian_or_german(notification, language):
+    english = english_sentences(language)
+    assert len(english) > 20
+    mail = rendering.render(notification, language, rendering.sample_context(notification, language))
+    for part in (mail.subject, mail.text, mail.html):
+        for sentence in english:
+            assert sentence not in part, (notification, language, sentence)
+    # and the English one reads English
+    source = rendering.render(notification, "en", rendering.sample_context(notification, "en"))
+    assert any(sentence in source.text for sentence in english)

@@ -177,13 +177,31 @@ def test_retention_setting_default_off_and_bad_values(store, settings, monkeypat
     assert Payload.objects.get().raw is None
 
 
+@pytest.mark.django_db
+def test_the_worker_prunes_at_start_and_then_hourly(store, monkeypatch):
+    from shopmail.core import periodic
+    from shopmail.mail import retention
+    from shopmail.mail.models import Payload, Status
+
+    assert ("mail.retention", retention.periodic) in periodic._jobs  # registered by the mail app
+    monkeypatch.setattr(retention, "_last_run", None)
+    old = _message("old", Status.SENT, 100)
+    assert retention.periodic(now=1000.0) is True
+    assert Payload.objects.get(pk=old.pk).raw is None
+    newer = _message("newer", Status.SENT, 100)
+    assert retention.periodic(now=1000.0 + retention.EVERY - 1) is False  # not yet
+    assert Payload.objects.get(pk=newer.pk).raw is not None
+    assert retention.periodic(now=1000.0 + retention.EVERY) is True
+    assert Payload.objects.get(pk=newer.pk).raw is None
+
+
 # -- shopmail check -------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def no_dns(monkeypatch):
     """The DKIM/SPF/DMARC part asks public DNS; its own tests cover it (mail/deliverability)."""
-    from shopmail.store.management.commands import deploy_check
+    from shopmail.mail.management.commands import deploy_check
 
     monkeypatch.setattr(
         deploy_check, "CHECKS", [c for c in deploy_check.CHECKS if c is not deploy_check.deliverability]
@@ -225,7 +243,7 @@ def test_check_names_each_unsafe_setting(store, settings, monkeypatch, no_dns, c
 
 @pytest.mark.django_db
 def test_check_flags_captured_mail_and_clear_text_smtp(store, settings, capsys, no_dns):
-    from shopmail.store.management.commands import deploy_check
+    from shopmail.mail.management.commands import deploy_check
 
     store.transport = {"kind": "capture"}
     store.save()

@@ -6,7 +6,8 @@ notification, status, times, Message-ID, last error), its subject and every atte
 server's answer, so the log still says what was sent to whom and how it ended. Messages that may
 still go out (queued, deferred, held, sending) are never touched. 0 days keeps everything.
 
-``shopmail serve`` runs this once at start and then daily; ``shopmail prune`` runs it by hand.
+The delivery worker (in ``shopmail serve`` or ``shopmail worker``) runs it at start and then hourly
+through ``core.periodic``; ``shopmail prune`` runs it by hand.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -91,22 +92,19 @@ def prune(days: int | None = None, *, now: dt.datetime | None = None, dry_run: b
     return Pruned(total, cutoff)
 
 
-def run_daily(stop: threading.Event, interval: float = 24 * 3600) -> threading.Thread:
-    """Prune now and then every ``interval`` seconds until ``stop`` is set (a daemon thread)."""
+EVERY = 3600.0  # seconds between two prunes in one worker process
+_last_run: float | None = None
 
-    def loop() -> None:
-        from django.db import close_old_connections
 
-        while True:
-            try:
-                prune()
-            except Exception:  # a failed run is retried at the next one; serving goes on
-                log.exception("retention: pruning failed")
-            finally:
-                close_old_connections()
-            if stop.wait(interval):
-                return
+def periodic(now: float | None = None) -> bool:
+    """The worker's job (core.periodic): prune at start and then hourly; True when it pruned.
 
-    thread = threading.Thread(target=loop, name="shopmail-retention", daemon=True)
-    thread.start()
-    return thread
+    Several workers may prune at once: the update is the same for each, so nothing goes wrong.
+    """
+    global _last_run
+    now = time.monotonic() if now is None else now
+    if _last_run is not None and now - _last_run < EVERY:
+        return False
+    _last_run = now
+    prune()
+    return True

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = (
         "Drop the bodies (text, HTML, sent bytes, render context) of sent, failed, cancelled and bounced "
         "messages older than SHOPMAIL_RETENTION_DAYS (default 90); the log rows, subjects and outcomes stay. "
-        "`shopmail serve` does this daily by itself."
+        "The delivery worker does this hourly by itself."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -69,9 +69,6 @@ class Command(BaseCommand):
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
 
         stop = threading.Event()
-        from shopmail.mail import retention
-
-        retention.run_daily(stop)  # drops message bodies past SHOPMAIL_RETENTION_DAYS, now and daily
         worker_thread = None
         if not options["no_worker"]:
             from shopmail.mail.worker import run_in_thread

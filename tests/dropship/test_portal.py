@@ -196,3 +196,13 @@ def test_cli_creates_lists_and_deletes(store, capsys):
     assert "o@mugs.example\tA, B\tinvited" in capsys.readouterr().out
     call_command("dropshipper", "delete", "o@mugs.example")
     assert not DropShipper.objects.exists()
+
+
+def test_a_form_sent_twice_ships_once(signed_in):
+    page = signed_in.get("/dropship/").content.decode()
+    version = re.search(r'name="version" value="([0-9a-f]+)"', page).group(1)
+    form = {"qty_1": "1", "version": version, "tracking_number": "T1"}
+    assert signed_in.post("/dropship/orders/A-1/ship/", form).status_code == 302
+    again = signed_in.post("/dropship/orders/A-1/ship/", form, follow=True)
+    assert "changed meanwhile" in again.content.decode()
+    assert len(Order.objects.get(external_id="A-1").snapshot["shipments"]) == 1

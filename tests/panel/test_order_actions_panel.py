@@ -62,3 +62,18 @@ def test_actions_need_staff(client, customer_user, pending):
     assert response.status_code in (302, 403)
     pending.refresh_from_db()
     assert pending.status == "pending"
+
+
+def test_a_second_click_on_confirm_does_nothing(staff, pending):
+    import re as re_
+
+    url = f"/admin/orders/{pending.pk}/action/ship/"
+    preview = staff.post(url, {"qty_1": "1", "carrier": "Posten"}).content.decode()
+    version = re_.search(r'name="version" value="([0-9a-f]+)"', preview)
+    assert version and version.group(1) == pending.snapshot_hash
+    form = {"qty_1": "1", "carrier": "Posten", "version": version.group(1), "confirm": "1"}
+    assert staff.post(url, form).status_code == 302
+    second = staff.post(url, form)
+    assert second.status_code == 409 and "nothing was done" in second.content.decode()
+    pending.refresh_from_db()
+    assert len(pending.snapshot["shipments"]) == 1

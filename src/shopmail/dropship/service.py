@@ -167,12 +167,15 @@ def visible_orders(dropshipper: DropShipper, orders: Iterable[Order] | None = No
                     "number": order.number or order.external_id,
                     "ship_to": ship_to(order.snapshot or {}),
                     "lines": lines,
+                    "version": order.snapshot_hash,  # a form sent twice ships once
                 }
             )
     return out
 
 
 def visible_order(dropshipper: DropShipper, order_id: str) -> dict[str, Any] | None:
-    found = Order.objects.filter(external_id=order_id).only("external_id", "number", "snapshot")
+    found = Order.objects.filter(external_id=order_id).only(
+        "external_id", "number", "snapshot", "snapshot_hash"
+    )
     orders = visible_orders(dropshipper, found)
     return orders[0] if orders else None

@@ -129,6 +129,11 @@ def ship(request: HttpRequest, dropshipper: DropShipper, order_id: str) -> HttpR
     visible = service.visible_order(dropshipper, order_id)
     if visible is None:
         raise Http404("nothing of this order is yours to ship")
+    if request.POST.get("version") and request.POST["version"] != visible["version"]:
+        messages.error(
+            request, f"Order {visible['number']} changed meanwhile (or the form was sent twice): check it."
+        )
+        return redirect("/dropship/")
     lines = []
     for line in visible["lines"]:
         raw = (request.POST.get(f"qty_{line['line_id']}") or "").strip()

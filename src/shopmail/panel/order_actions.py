@@ -61,6 +61,13 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("customer"), pk=pk)
     body = body_from_post(action, request.POST, order)
     confirmed = request.POST.get("confirm") == "1"
+    version = request.POST.get("version")
+    if confirmed and version and version != order.snapshot_hash:
+        # a second click, or the shop (or a colleague) changed the order after the preview
+        errors = [
+            "The order changed after the preview (a second click, or a newer version): nothing was done."
+        ]
+        return _order_page(request, order, status=409, action_errors=errors, action_open=action)
     try:
         answer = actions.run(order.external_id, body, actions.actor_of(request.user), preview=not confirmed)
     except Rejected as exc:
@@ -70,9 +77,10 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         hidden = [
             (name, value)
             for name, values in request.POST.lists()
-            if name not in ("csrfmiddlewaretoken", "confirm")
+            if name not in ("csrfmiddlewaretoken", "confirm", "version")
             for value in values
         ]
+        hidden.append(("version", order.snapshot_hash))  # confirm only what was previewed
         return _order_page(
             request,
             order,

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from shopmail.api import keys
 from shopmail.mail.models import Message, TemplateVersion
-from shopmail.store.models import Customer, SyncRun
+from shopmail.mail.webhooks.models import Endpoint
+from shopmail.store.models import Customer, Order, SyncRun
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +57,8 @@ def pages(t):
         ("panel:api_keys", []),
         ("panel:staff", []),
         ("panel:password_change", []),
+        ("panel:webhooks", []),
+        ("panel:dropshippers", []),
     ]
 
 
@@ -71,6 +74,13 @@ def actions(t):
         ("panel:template_preview", ["order_confirmed", "en"], {"subject": "x", "text": "x"}),
         ("panel:template_restore", ["order_confirmed", "en"], {}),
         ("panel:order_notify", [t["order"]], {"notification": "order_shipped"}),
+        ("panel:order_action", [t["order"], "cancel"], {"reason": "x", "confirm": "1"}),
+        (
+            "panel:webhook_add",
+            [],
+            {"url": "http://127.0.0.1:9/x", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+        ),
+        ("panel:dropshipper_create", [], {"name": "Evil", "email": "evil@example.com", "suppliers": "X"}),
         ("panel:message_resend", [t["message"]], {"custom_message": "hi"}),
         ("panel:message_retry", [t["message"]], {}),
         ("panel:message_cancel", [t["message"]], {}),
@@ -102,6 +112,8 @@ def state():
         TemplateVersion.objects.count(),
         list(ApiKey.objects.values_list("pk", "revoked_at")),
         list(get_user_model().objects.order_by("pk").values_list("pk", "is_active", "password")),
+        list(Order.objects.order_by("pk").values_list("pk", "snapshot_hash")),
+        Endpoint.objects.count(),
     )
 
 

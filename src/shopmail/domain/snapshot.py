@@ -139,7 +139,7 @@ class CustomerIn(_Model):
     last_name: Line = ""
     language: Annotated[str, Field(pattern=r"^[a-z]{2}([-_][A-Za-z]{2})?$")] | None = None
     phone: Line | None = None
-    newsletter_opt_in: bool = False
+    newsletter_opt_in: bool | None = None  # None: the data says nothing of consent (keep what is known)
     newsletter_opt_in_at: Instant | None = None
     country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
     created_at: Instant | None = None

@@ -256,7 +256,11 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
     for key, data in latest.items():
         fields = _customer_fields(data)
         customer = existing.get(key)
-        if fields["newsletter_opt_in"] and not fields["newsletter_opt_in_at"]:
+        if customer is not None and data.get("newsletter_opt_in") is None:
+            # data that says nothing of consent (a WooCommerce order) leaves it as it is
+            fields["newsletter_opt_in"] = customer.newsletter_opt_in
+            fields["newsletter_opt_in_at"] = customer.newsletter_opt_in_at
+        elif fields["newsletter_opt_in"] and not fields["newsletter_opt_in_at"]:
             # SPEC 3: the time it arrived when the shop sends none (newsletters count consent from
             # it); a customer who was out (unsubscribed) stays out until the shop names a time
             if customer is None:

@@ -97,6 +97,13 @@ def client_ip(request: HttpRequest) -> str:
     return client
 
 
+def axes_client_ip(request: HttpRequest) -> str | None:
+    """``client_ip`` for django-axes, which stores it in an IP address column: ``None`` when no
+    address is known (a login made in code, e.g. ``Client.force_login``), never "unknown"."""
+    address = client_ip(request)
+    return None if _address(address) is None else address
+
+
 def forwarded_proto(request: HttpRequest) -> str | None:
     """``X-Forwarded-Proto`` when the request came from a trusted proxy, else None."""
     remote = str(request.META.get("REMOTE_ADDR") or "")

@@ -206,3 +206,16 @@ def test_a_form_sent_twice_ships_once(signed_in):
     again = signed_in.post("/dropship/orders/A-1/ship/", form, follow=True)
     assert "changed meanwhile" in again.content.decode()
     assert len(Order.objects.get(external_id="A-1").snapshot["shipments"]) == 1
+
+
+def test_supplier_names_beyond_ascii_are_found(store):
+    from shopmail.dropship import service
+
+    data = _order("U-1")
+    data["lines"][0]["supplier"] = "Ærø Krus & Co"
+    ingest(orders=[data])
+    dropshipper, _ = service.create("Ærø Krus", "post@aero.example", ["Ærø Krus & Co"])
+    [found] = service.visible_orders(dropshipper)
+    assert found["number"] == "U-1" and [line["name"] for line in found["lines"]] == ["Blue mug"]
+    other, _ = service.create("Aero", "post@other.example", ["Aero Krus & Co"])
+    assert service.visible_orders(other) == []

@@ -3,6 +3,7 @@ drop-shipper may see: the not-yet-shipped lines of their suppliers, nothing else
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -149,14 +151,33 @@ def open_lines(snapshot: dict[str, Any], suppliers: Sequence[str], meaning: Any)
     ]
 
 
+def candidates(dropshipper: DropShipper, settings: StoreSettings) -> Any:
+    """Orders that may carry an open line of the drop-shipper's suppliers, narrowed in SQL: one of
+    the supplier names appears in the snapshot (as JSON text, either escaping), and the status does
+    not mean cancelled or refunded. ``open_lines`` decides exactly."""
+    if not dropshipper.suppliers:
+        return Order.objects.none()
+    names = Q()
+    for supplier in dropshipper.suppliers:
+        names |= Q(snapshot__icontains=json.dumps(supplier))
+        names |= Q(snapshot__icontains=json.dumps(supplier, ensure_ascii=False))
+    closed = [
+        slug
+        for slug, means in statuses.status_map(settings.platform, settings.status_map).items()
+        if means in (statuses.CANCELLED, statuses.REFUNDED)
+    ]
+    query = Order.objects.filter(names).exclude(status__in=closed)
+    fields = ("external_id", "number", "snapshot", "snapshot_hash")
+    return query.order_by("created_at", "pk").only(*fields)[:SCAN_LIMIT]
+
+
 def visible_orders(dropshipper: DropShipper, orders: Iterable[Order] | None = None) -> list[dict[str, Any]]:
     """What the portal shows: per order its number, the ship-to address and the open lines of the
     drop-shipper's suppliers. Never the customer, never other suppliers' lines."""
-    meaning = StoreSettings.load().meaning()
+    settings = StoreSettings.load()
+    meaning = settings.meaning()
     if orders is None:
-        orders = Order.objects.order_by("created_at", "pk").only("external_id", "number", "snapshot")[
-            :SCAN_LIMIT
-        ]
+        orders = candidates(dropshipper, settings)
     out = []
     for order in orders:
         lines = open_lines(order.snapshot or {}, dropshipper.suppliers, meaning)

@@ -593,6 +593,7 @@ class Worker:
         self._listener = Listener(self.stop)  # woken between looks when mail is queued (mail.wakeup)
         self._journal = Journal(self.worker_id)
         self._noted: set[str] = set()  # accepted and in the journal already (transports.smtp.ON_ACCEPTED)
+        self._to_journal: list[str] = []  # accepted in this turn of the event loop, written at its end
         self._backoff = Backoff(first=0.5, cap=30.0)
         self._broken = False  # a database error happened: recover before the next claim
         self._down = False  # the transport's server looked down: bring mail forward when it is back
@@ -724,9 +725,17 @@ class Worker:
         await asyncio.gather(*previous)
 
     def _accepted(self, key: str) -> None:
-        """The server accepted this message just now (its reply read, the chunk still going)."""
-        self._journal.add([key])
+        """The server accepted this message just now (its reply read, the chunk still going).
+        Written to the journal at the end of this turn of the event loop: one ``write()`` for
+        all the replies read in one go (a pipelined connection reads many), not one each."""
         self._noted.add(key)
+        self._to_journal.append(key)
+        if len(self._to_journal) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_journal)
+
+    def _flush_journal(self) -> None:
+        keys, self._to_journal = self._to_journal, []
+        self._journal.add(keys)
 
     def _record(self, results: Sequence[SendResult]) -> asyncio.Future[None]:
         """Write the outcomes on the writing thread, handed to it now: any later database call
@@ -734,6 +743,7 @@ class Worker:
 
         The accepted ones go to the journal first. A write that fails keeps its outcomes in
         memory (written again, first thing, after the worker has reconnected)."""
+        self._flush_journal()
         self._journal.add([r.key for r in results if r.outcome == Outcome.SENT and r.key not in self._noted])
         self._noted.difference_update(r.key for r in results)
         bring = False

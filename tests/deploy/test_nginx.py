@@ -347,3 +347,21 @@ def test_links_in_e_mails_are_https_and_open_through_nginx(proxy, api_key, setti
         assert parts.scheme == "https" and parts.port == proxy.https_port
         status, _, page = proxy.request("GET", parts.path)
         assert status == 200 and b"9001" in page
+
+
+def test_django_sees_https_through_nginx_and_only_through_a_trusted_proxy(proxy):
+    """Over https Django's CSRF check wants a Referer or Origin (an http request does not): a form post
+    without either is refused through nginx, and X-Forwarded-Proto from an untrusted peer changes nothing."""
+    cookie, token = csrf(proxy, "/contact/", source="127.0.0.4")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={cookie}"}
+    body = urlencode({**CONTACT, "csrfmiddlewaretoken": token}).encode()
+    status, _, page = proxy.request("POST", "/contact/", source="127.0.0.4", headers=headers, body=body)
+    assert status == 403 and b"Referer" in page
+
+    # straight to shopmail from an address that is not a trusted proxy, claiming https
+    direct = http.client.HTTPConnection("127.0.0.1", proxy.server.port, source_address=("127.0.0.5", 0))
+    try:
+        direct.request("POST", "/contact/", body=body, headers={**headers, "X-Forwarded-Proto": "https"})
+        assert direct.getresponse().status == 302  # treated as the http request it is
+    finally:
+        direct.close()

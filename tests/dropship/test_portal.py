@@ -115,6 +115,11 @@ def test_sees_only_open_lines_of_own_suppliers(signed_in):
     assert "Secret T-shirt" not in page  # another supplier's line
     assert "customer.example" not in page  # no customer e-mail, not even in the address
     assert "30.19" not in page  # no prices or totals
+    response = signed_in.get("/dropship/")
+    assert (
+        "no-store" in response["Cache-Control"]
+        and "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    )
 
 
 def test_enters_a_shipment_and_the_customer_is_told_by_name(signed_in):

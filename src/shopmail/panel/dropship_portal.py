@@ -26,6 +26,7 @@ from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
+from shopmail.core.staff import harden
 from shopmail.dropship import service
 from shopmail.dropship.models import DropShipper
 from shopmail.flows import actions
@@ -169,10 +170,22 @@ def ship(request: HttpRequest, dropshipper: DropShipper, order_id: str) -> HttpR
     return redirect("/dropship/")
 
 
+def hardened(view: View) -> View:
+    """The panel's headers: no caching (ship-to addresses), a strict CSP, no framing."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        harden(response)
+        return response
+
+    return wrapped
+
+
 urlpatterns = [
-    path("", home, name="dropship_home"),
-    path("login/", login_page, name="dropship_login"),
-    path("logout/", logout_view, name="dropship_logout"),
-    path("invite/<str:uidb64>/<str:token>/", invite, name="dropship_invite"),
-    path("orders/<str:order_id>/ship/", ship, name="dropship_ship"),
+    path("", hardened(home), name="dropship_home"),
+    path("login/", hardened(login_page), name="dropship_login"),
+    path("logout/", hardened(logout_view), name="dropship_logout"),
+    path("invite/<str:uidb64>/<str:token>/", hardened(invite), name="dropship_invite"),
+    path("orders/<str:order_id>/ship/", hardened(ship), name="dropship_ship"),
 ]

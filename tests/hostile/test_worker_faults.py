@@ -371,3 +371,41 @@ def test_an_error_after_sending_keeps_the_outcomes_and_sends_nothing_twice(api, 
     assert counts["lost"] == 0 and counts["repeated"] == 0
     assert not Message.objects.filter(status=Status.SENDING).exists()
     assert "locked" in worker.last_error
+
+
+def test_a_dead_workers_claims_are_taken_over_at_once_and_its_journal_read(api, store):
+    import socket
+    import sys
+
+    from shopmail.mail.worker import journal_path, take_over_dead
+
+    host = socket.gethostname()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    dead = f"{host}:{gone.pid}:abcdef"
+    elsewhere = "otherhost:1:abcdef"  # another machine's worker: left to its lease
+    queue_orders(api, 3, prefix="T")
+    first, second, third, *rest = Message.objects.order_by("pk").values_list("pk", flat=True)
+    until = timezone.now() + dt.timedelta(minutes=5)
+    Message.objects.filter(pk__in=[first, second, *rest]).update(
+        status=Status.SENDING, claimed_by=dead, claimed_until=until
+    )
+    Message.objects.filter(pk=third).update(status=Status.SENDING, claimed_by=elsewhere, claimed_until=until)
+    journal_path(dead).parent.mkdir(parents=True, exist_ok=True)
+    journal_path(dead).write_text(f"{first}\n")  # the server had accepted this one
+    WorkerBeat.objects.create(worker_id=dead, host=host, pid=gone.pid)
+    WorkerBeat.objects.create(
+        worker_id="old:2:abcdef", host="old", pid=2, seen_at=timezone.now() - dt.timedelta(days=8)
+    )
+
+    counts = take_over_dead(host, "vm:1:new")
+
+    assert counts == {"workers": 1, "sent": 1, "released": 1 + len(rest)}
+    states = dict(Message.objects.values_list("pk", "status"))
+    assert (
+        states[first] == Status.SENT and states[second] == Status.QUEUED and states[third] == Status.SENDING
+    )
+    assert Attempt.objects.get(message_id=first).reply.startswith("accepted before worker")
+    assert not journal_path(dead).exists()
+    assert WorkerBeat.objects.get(worker_id=dead).stopped_at is not None
+    assert not WorkerBeat.objects.filter(worker_id="old:2:abcdef").exists()

@@ -65,6 +65,7 @@ T = TypeVar("T")
 
 BEAT_EVERY = 5.0  # seconds between two heartbeats of a worker
 LOOK_FOR_DEAD_EVERY = 60.0  # seconds between two looks for dead workers' claims on this host
+BEATS_KEPT = dt.timedelta(days=7)  # a heartbeat row not written for this long is deleted
 _LIVE: set[str] = set()  # the workers running in this process (never taken over as "dead")
 
 
@@ -544,6 +545,7 @@ def take_over_dead(host: str, by: str) -> dict[str, int]:
             released,
             extra={"worker": holder},
         )
+    WorkerBeat.objects.filter(seen_at__lt=now - BEATS_KEPT).delete()  # long gone: off the dashboard
     return counts
 
 

@@ -32,6 +32,7 @@ MAX_INT_BITS = 4096
 # time of the render (isalpha() on 500 K characters builds nothing and takes ~5 ms a call).
 MAX_BUILT = 32 * MAX_OUTPUT
 MAX_SECONDS = 2.0
+_CLOCK_EVERY = 16  # steps between two reads of the CPU clock
 
 
 class _Limit(Exception):
@@ -39,13 +40,14 @@ class _Limit(Exception):
 
 
 class _Budget:
-    __slots__ = ("built", "chars", "deadline", "work")
+    __slots__ = ("built", "chars", "deadline", "next_clock", "work")
 
     def __init__(self) -> None:
         self.work = 0
         self.chars = 0
         self.built = 0
         self.deadline = time.thread_time() + MAX_SECONDS  # CPU time of this thread: load does not count
+        self.next_clock = _CLOCK_EVERY  # the clock is read every few steps (a step is bounded in size)
 
     def spend(self, work: int, chars: int) -> None:
         self.work += work
@@ -54,8 +56,10 @@ class _Budget:
             raise _Limit(f"the template does too much work (over {MAX_WORK} loop steps, calls and outputs)")
         if self.chars > MAX_CHARS:
             raise _Limit(f"output too large (over {MAX_CHARS} characters)")
-        if time.thread_time() > self.deadline:
-            raise _Limit(f"the template takes too long to render (over {MAX_SECONDS:g} s)")
+        if self.work >= self.next_clock:
+            self.next_clock = self.work + _CLOCK_EVERY
+            if time.thread_time() > self.deadline:
+                raise _Limit(f"the template takes too long to render (over {MAX_SECONDS:g} s)")
 
     def build(self, size: int) -> None:
         self.built += size
@@ -214,7 +218,7 @@ def _finalize(value: Any) -> Any:
     if budget is not None:
         budget.work += 1
         budget.chars += len(value) if isinstance(value, str) else 8
-        if budget.work > MAX_WORK or budget.chars > MAX_CHARS:
+        if budget.work > MAX_WORK or budget.chars > MAX_CHARS or budget.work >= budget.next_clock:
             budget.spend(0, 0)
     return value
 

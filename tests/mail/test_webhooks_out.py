@@ -226,3 +226,22 @@ def test_the_worker_runs_the_job_and_metrics_count_deliveries(api, receiver):
     assert len(receiver.requests) == 1
     text = api.client.get("/metrics", **api.headers).content.decode()
     assert 'shopmail_webhooks_out{status="pending"} 1' in text  # answered 500 once: retried later
+
+
+def test_panel_makes_a_secret_for_a_new_url_and_shows_it_once(client, store, receiver):
+    import re
+
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create(username="boss@shop.test", email="boss@shop.test", is_staff=True)
+    client.force_login(staff)
+    page = client.post("/admin/webhooks/add/", {"url": receiver.url}, follow=True).content.decode()
+    secret = re.search(r"whsec_[A-Za-z0-9+/=]+", page).group(0)
+    assert secret not in client.get("/admin/webhooks/").content.decode()
+    receiver.verifier = Webhook(secret)
+    receiver.failures_left = 0
+    from shopmail.store import feed
+
+    feed.record("customer.updated", {"customer": "c9"})
+    deliver.run()
+    assert [r["verified"] for r in receiver.requests] == [True]

@@ -3,6 +3,9 @@ delivery with the answer it got and a "send again" button."""
 
 from __future__ import annotations
 
+import base64
+import secrets
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,6 +52,9 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
     url = request.POST.get("url", "").strip()[:2000]
     secret = request.POST.get("secret", "").strip()[:500]
     events = [e for e in request.POST.getlist("events") if e][:50]
+    made = ""
+    if not secret and not Endpoint.objects.filter(url=url).exists():
+        secret = made = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()  # shown once
     entries = [entry for entry in _current() if entry.url != url]
     entries.append(config.WebhookIn(url=url, secret=secret or None, events=events))
     problems = config.problems(entries, loc=("webhooks",))
@@ -58,6 +64,10 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, f"Webhook {url} saved: every {'subscribed ' if events else ''}event from now on."
     )
+    if made:
+        messages.warning(
+            request, f"Its secret, shown this once (give it to your shop to verify signatures): {made}"
+        )
     return redirect("panel:webhooks")
 
 

@@ -2,9 +2,9 @@
 
 from django.urls import include, path
 
+from shopmail.api.metrics import metrics_view
 from shopmail.api.urls import api, api_docs
 from shopmail.mail.health import healthz
-from shopmail.mail.metrics import metrics_view
 
 # a database or disk that cannot take a write answers 503 with Retry-After, not 500 (issue 18)
 handler500 = "shopmail.unavailable.server_error"

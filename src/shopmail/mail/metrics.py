@@ -9,10 +9,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from shopmail.api.keys import check
 from shopmail.mail.health import SEEN_WITHIN, due_filter, live_workers
 from shopmail.mail.models import Attempt, Message, Status, WorkerBeat
 
@@ -103,12 +101,3 @@ def _workers() -> list[str]:
             f" {(now - beat.seen_at).total_seconds():.1f}"
         )
     return lines
-
-
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Bearer ") or check(auth.removeprefix("Bearer ").strip()) is None:
-        return HttpResponse(
-            "unauthorized\n", status=401, content_type="text/plain", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return HttpResponse(render(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -205,3 +205,13 @@ def test_ten_minutes_of_erp_skew_does_not_stale_the_next_update(api):
     response = api.put("/orders/10023", nearly).json()
     assert response["stale"] is False and "clock_skew" not in response
     assert "order_confirmed" in sent()
+
+
+def test_an_order_stored_with_a_future_time_before_this_fix_is_not_stuck(api):
+    first = order("10023", status="pending")
+    api.put("/orders/10023", first)
+    Order.objects.filter(external_id="10023").update(updated_at=dt.datetime(2036, 1, 1, tzinfo=dt.UTC))
+    later = order("10023", status="processing", updated_at=timezone.now().isoformat())
+    response = api.put("/orders/10023", later).json()
+    assert response["stale"] is False
+    assert sent()[-1] == "order_confirmed"

@@ -90,3 +90,48 @@ def test_a_converted_notification_has_no_english_in_norwegian_or_german(notifica
     # and the English one reads English
     source = rendering.render(notification, "en", rendering.sample_context(notification, "en"))
     assert any(sentence in source.text for sentence in english)
+
+
+@pytest.mark.django_db
+def test_a_new_language_is_a_new_catalog(store, tmp_path, monkeypatch):
+    """A French catalog alone makes French customers' e-mails French (sentences it lacks read
+    English); without it they get the store's language."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from factories import order
+    from fixtures.customer_kit import rendered
+    from shopmail.mail.models import Message
+    from shopmail.mail.render import i18n
+    from shopmail.store.ingest import ingest
+
+    french = Catalog(locale="fr")
+    french.add("Your order %(number)s has been cancelled", "Votre commande %(number)s a été annulée")
+    french.add("Your order has been cancelled", "Votre commande a été annulée")
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "fr" / "LC_MESSAGES" / "emails.mo").open("wb") as handle:
+        write_mo(handle, french)
+    store.default_language = "de"
+    store.save()
+
+    def cancelled(order_id: str):
+        data = order(order_id, status="cancelled")
+        data["customer"]["language"] = "fr-FR"
+        first = order(order_id, status="processing")
+        first["customer"]["language"] = "fr-FR"
+        assert not ingest(orders=[first]).rejected
+        assert not ingest(orders=[{**data, "updated_at": "2026-11-20T11:00:00+00:00"}]).rejected
+        return rendered(Message.objects.get(notification="order_cancelled", order__external_id=order_id))
+
+    assert "Bestellung" in cancelled("FR-1").subject  # no French catalog: the store's German
+    monkeypatch.setattr(i18n, "_locale_dir", lambda: str(tmp_path))
+    i18n.has_catalog.cache_clear()
+    i18n.translations.cache_clear()
+    try:
+        mail = cancelled("FR-2")
+        assert mail.subject == "Votre commande FR-2 a été annulée"
+        assert "Votre commande a été annulée" in mail.html
+        assert "Kind regards," in mail.text  # not translated yet: English
+    finally:
+        i18n.has_catalog.cache_clear()
+        i18n.translations.cache_clear()

@@ -17,6 +17,7 @@ from shopmail.db import column, table
 from shopmail.mail import rendering
 from shopmail.mail.models import TemplateVersion
 from shopmail.mail.notifications import DEFAULT_LANGUAGE, LANGUAGES
+from shopmail.mail.render import i18n
 from shopmail.mail.render.formatting import base_language
 
 _found: dict[tuple[str, str], tuple[Any, rendering.TemplateSource, str]] = {}
@@ -75,6 +76,8 @@ def language_of(notification: str, tag: str | None, store_default: str | None) -
     saved = _saved_languages(_stamp())
     whole = str(tag or "").strip().lower().replace("_", "-")
     for candidate in (whole, base_language(tag), base_language(store_default)):
-        if candidate and (candidate in LANGUAGES or (notification, candidate) in saved):
+        if candidate and (
+            candidate in LANGUAGES or (notification, candidate) in saved or i18n.has_catalog(candidate)
+        ):
             return candidate
     return DEFAULT_LANGUAGE

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gettext as gettext_module
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -22,6 +23,12 @@ DOMAIN = "emails"
 
 def _locale_dir() -> str:
     return str(resources.files("shopmail").joinpath("locale"))
+
+
+@cache
+def has_catalog(language: str) -> bool:
+    """A language the e-mail sentences are translated into (a new language is a new catalog)."""
+    return (Path(_locale_dir()) / language / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()
 
 
 @cache

@@ -174,3 +174,19 @@ def test_long_first_line_of_a_custom_message_appears_once(store):
     message = Message.objects.filter(notification="order_confirmed").order_by("-pk").first()
     text = rendered(message).text
     assert text.count("hand-blown") == 1, text
+
+
+def test_an_added_language_is_listed_by_the_api_and_the_panel(api, client):
+    from django.contrib.auth import get_user_model
+
+    body = {"subject": "Commande {{ order.number }}", "text": "Merci !", "html": "<p>Merci !</p>"}
+    assert api.put("/templates/order_confirmed/fr", body).status_code == 200
+    listed = api.get("/templates").json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert {("order_confirmed", "fr"), ("order_shipped", "fr")} <= {
+        (item["notification"], item["language"]) for item in items
+    }
+    user = get_user_model().objects.create(username="boss@shop.test", email="boss@shop.test", is_staff=True)
+    client.force_login(user)
+    page = client.get("/admin/templates/").content.decode()
+    assert "/admin/templates/order_confirmed/fr/" in page

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api.base import json_body, json_response
-from shopmail.mail import editing
-from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+from shopmail.mail import editing, templates
+from shopmail.mail.notifications import NOTIFICATIONS
 from shopmail.mail.rendering import TemplateRenderError
 from shopmail.store.ingest import Rejected
 
@@ -30,7 +30,7 @@ def _checked(notification: str, language: str) -> None:
 def list_templates(request: HttpRequest) -> HttpResponse:
     items = []
     for key, spec in NOTIFICATIONS.items():
-        for language in LANGUAGES:
+        for language in templates.languages():
             version = editing.as_json(key, language)["version"]
             items.append(
                 {

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from shopmail.mail import editing, rendering
+from shopmail.mail import editing, rendering, templates
 from shopmail.mail.models import TemplateVersion
-from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS, Notification
+from shopmail.mail.notifications import NOTIFICATIONS, Notification
 from shopmail.mail.transports import TransportConfigError
 from shopmail.panel import mailing
 from shopmail.panel.access import staff_required
@@ -79,9 +79,10 @@ def template_list(request: HttpRequest) -> HttpResponse:
     ):
         latest.setdefault((version.notification, version.language), version)
     rows = []
+    languages = templates.languages()  # the shipped ones and any a template was saved in (SPEC 6)
     for key, spec in NOTIFICATIONS.items():
         cells = []
-        for language in LANGUAGES:
+        for language in languages:
             found = latest.get((key, language))
             custom = found is not None and not found.restored_default
             cells.append({"language": language, "custom": custom, "version": found if custom else None})
@@ -89,7 +90,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "panel/templates_list.html",
-        {"rows": rows, "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]},
+        {"rows": rows, "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in languages]},
     )
 
 
@@ -122,7 +123,7 @@ def _editor(
         notification=notification,
         language=language,
         language_name=LANGUAGE_NAMES.get(language, language),
-        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
+        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
         current=current,
         source=source,
         versions=versions,

@@ -74,7 +74,7 @@ def test_sync_dry_run_then_apply(staff, store):
     response = staff.post("/admin/sync/", {"file": file, "action": "dry_run"})
     page = response.content.decode()
     assert response.status_code == 200 and "nothing was changed" in page
-    assert "<code>order_confirmed</code>: 1" in page and "customer1@example.com" in page
+    assert "<li>Order confirmation: 1</li>" in page and "customer1@example.com" in page
     assert Order.objects.count() == 0 and Message.objects.count() == 0
     token = page.split('name="token" value="')[1].split('"')[0]
     response = staff.post("/admin/sync/", {"token": token, "action": "apply", "filename": "orders.ndjson"})
@@ -116,7 +116,7 @@ def test_customers(staff, placed):
     assert f'href="/admin/customers/{customer.pk}/"' in page
     assert "No customer matches" in staff.get("/admin/customers/", {"q": "zz"}).content.decode()
     page = staff.get(f"/admin/customers/{customer.pk}/").content.decode()
-    assert f'href="/admin/orders/{placed.pk}/"' in page and "order_confirmed" in page
+    assert f'href="/admin/orders/{placed.pk}/"' in page and "Order confirmation" in page
 
 
 def test_invite_to_my_page(staff, placed):

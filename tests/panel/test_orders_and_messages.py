@@ -7,6 +7,7 @@ import pytest
 from factories import evolve, order
 from shopmail.mail.models import Message, Status
 from shopmail.mail.worker import drain
+from shopmail.panel.names import notification_name
 from shopmail.store.ingest import ingest
 from shopmail.store.models import Order
 
@@ -90,7 +91,9 @@ def test_message_log_filters(staff, placed, store):
     def shown(**query):
         page = staff.get("/admin/messages/", query).content.decode()
         return sorted(
-            m.notification for m in Message.objects.all() if f">#{m.pk} {m.notification}</a>" in page
+            m.notification
+            for m in Message.objects.all()
+            if f">#{m.pk} {notification_name(m.notification)}</a>" in page
         )
 
     assert len(shown()) == 4

@@ -130,6 +130,9 @@ _THREAD = ("thread", "The help-desk thread: id, subject, url, order_number.")
 @dataclass(frozen=True)
 class Notification:
     key: str
+    #: The name in words for the control panel ("Order confirmation"), in English: a msgid of
+    #: the ``django`` gettext catalogs, where its nb and de names are (``name()`` in the panel).
+    title: str
     audience: Audience
     description: str
     about_order: bool
@@ -158,27 +161,36 @@ def _root(name: str) -> str:
     return name.split(".", 1)[0].split("[", 1)[0]
 
 
+def _(message: str) -> str:
+    """Marks a notification's name for the gettext catalogs (``scripts/messages`` extracts it);
+    translated where it is shown, in the reader's language."""
+    return message
+
+
 def _n(
-    key: str, audience: Audience, description: str, about_order: bool, *extras: tuple[str, str]
+    key: str, title: str, audience: Audience, description: str, about_order: bool, *extras: tuple[str, str]
 ) -> Notification:
-    return Notification(key, audience, description, about_order, _vars(*extras))
+    return Notification(key, title, audience, description, about_order, _vars(*extras))
 
 
 _ALL = (
     _n(
         "order_received",
+        _("Order received"),
         "customer",
         "A new order arrives awaiting payment or processing (status pending).",
         True,
     ),
     _n(
         "order_confirmed",
+        _("Order confirmation"),
         "customer",
         "A new order is confirmed, or leaves pending; with download links, licence keys and instructions.",
         True,
     ),
     _n(
         "order_backorder_choice",
+        _("Back-order choice"),
         "customer",
         "Some lines are back-ordered: the customer chooses one shipment or several.",
         True,
@@ -188,21 +200,24 @@ _ALL = (
     ),
     _n(
         "order_partially_shipped",
+        _("Order partly shipped"),
         "customer",
         "Part of the order shipped: what, how, and what follows.",
         True,
         _REMAINING,
     ),
-    _n("order_shipped", "customer", "Everything in the order has now shipped.", True),
-    _n("order_cancelled", "customer", "The order was cancelled.", True),
+    _n("order_shipped", _("Order shipped"), "customer", "Everything in the order has now shipped.", True),
+    _n("order_cancelled", _("Order cancelled"), "customer", "The order was cancelled.", True),
     _n(
         "order_completed",
+        _("Order completed"),
         "customer",
         "The order is now completed (fulfilled) and no shipment notice said so.",
         True,
     ),
     _n(
         "order_refunded",
+        _("Refund"),
         "customer",
         "The order was refunded, in full or in part (a new refund, with its amount).",
         True,
@@ -210,15 +225,38 @@ _ALL = (
     ),
     _n(
         "order_payment_failed",
+        _("Payment failed"),
         "customer",
         "The payment of the order failed (off by default).",
         True,
     ),
-    _n("order_updated", "customer", "One e-mail listing the order-update changes found.", True, _REMAINING),
-    _n("rma_approved", "customer", "Staff approved a return request, with their comment.", True, _RMA),
-    _n("rma_denied", "customer", "Staff declined a return request, with their comment.", True, _RMA),
+    _n(
+        "order_updated",
+        _("Order update"),
+        "customer",
+        "One e-mail listing the order-update changes found.",
+        True,
+        _REMAINING,
+    ),
+    _n(
+        "rma_approved",
+        _("Return approved"),
+        "customer",
+        "Staff approved a return request, with their comment.",
+        True,
+        _RMA,
+    ),
+    _n(
+        "rma_denied",
+        _("Return declined"),
+        "customer",
+        "Staff declined a return request, with their comment.",
+        True,
+        _RMA,
+    ),
     _n(
         "password_reset",
+        _("Password reset"),
         "customer",
         "A one-time link to set a new My page password.",
         False,
@@ -226,6 +264,7 @@ _ALL = (
     ),
     _n(
         "helpdesk_reply",
+        _("Help-desk reply"),
         "customer",
         "Staff replied to the customer's help-desk thread.",
         False,
@@ -234,6 +273,7 @@ _ALL = (
     ),
     _n(
         "account_invite",
+        _("My page invitation"),
         "customer",
         "An invitation to set a My page password.",
         False,
@@ -241,6 +281,7 @@ _ALL = (
     ),
     _n(
         "dropshipper_invite",
+        _("Drop-shipper invitation"),
         "staff",
         "A new drop-shipper login: a one-time link to choose a password (SPEC 7).",
         False,
@@ -249,18 +290,42 @@ _ALL = (
     ),
     _n(
         "newsletter",
+        _("Newsletter"),
         "customer",
         "A newsletter to customers who opted in.",
         False,
         ("newsletter", "The newsletter: subject, html (trusted HTML from staff), text."),
         ("unsubscribe_url", "One-click unsubscribe link."),
     ),
-    _n("admin_order_placed", "staff", "A new order arrived.", True, _ADMIN_URL),
-    _n("admin_order_failed", "staff", "The payment of an order failed.", True, _ADMIN_URL),
-    _n("admin_customer_registered", "staff", "A customer registered.", False, _ADMIN_URL),
-    _n("admin_rma_requested", "staff", "A customer asks for a return authorisation.", True, _RMA, _ADMIN_URL),
+    _n("admin_order_placed", _("New order (to staff)"), "staff", "A new order arrived.", True, _ADMIN_URL),
+    _n(
+        "admin_order_failed",
+        _("Failed payment (to staff)"),
+        "staff",
+        "The payment of an order failed.",
+        True,
+        _ADMIN_URL,
+    ),
+    _n(
+        "admin_customer_registered",
+        _("New customer (to staff)"),
+        "staff",
+        "A customer registered.",
+        False,
+        _ADMIN_URL,
+    ),
+    _n(
+        "admin_rma_requested",
+        _("Return request (to staff)"),
+        "staff",
+        "A customer asks for a return authorisation.",
+        True,
+        _RMA,
+        _ADMIN_URL,
+    ),
     _n(
         "admin_contact_message",
+        _("Contact form message (to staff)"),
         "staff",
         "Someone used the contact form (Reply-To is the sender).",
         False,
@@ -269,6 +334,7 @@ _ALL = (
     ),
     _n(
         "admin_helpdesk_message",
+        _("Help-desk message (to staff)"),
         "staff",
         "A customer posted to the help desk.",
         False,
@@ -278,6 +344,7 @@ _ALL = (
     ),
     _n(
         "admin_affiliate_signup",
+        _("New affiliate (to staff)"),
         "staff",
         "A new affiliate signed up.",
         False,

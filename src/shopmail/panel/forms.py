@@ -10,6 +10,7 @@ from django import forms
 from shopmail.mail.actions import CUSTOM_MESSAGE_MAX, ORDER_NOTIFICATIONS
 from shopmail.mail.models import Status
 from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+from shopmail.panel.names import notification_choices, notification_name
 
 LANGUAGE_NAMES = {"en": "English", "nb": "Norwegian (bokmål)", "de": "German"}
 TRANSPORT_KINDS = [
@@ -154,7 +155,8 @@ class NotifyForm(CustomMessageForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
-            (key, f"{key}: {NOTIFICATIONS[key].description}") for key in ORDER_NOTIFICATIONS
+            (key, f"{notification_name(key)}: {NOTIFICATIONS[key].description}")
+            for key in ORDER_NOTIFICATIONS
         ]
 
 
@@ -171,7 +173,7 @@ class MessageFilterForm(PanelForm):
         self.fields["status"].choices = [("", "any"), *Status.choices]  # type: ignore[attr-defined]
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
             ("", "any"),
-            *((key, key) for key in NOTIFICATIONS),
+            *notification_choices(),
         ]
 
 

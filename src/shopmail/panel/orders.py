@@ -20,6 +20,7 @@ from shopmail.mail.actions import ORDER_NOTIFICATIONS
 from shopmail.mail.models import Message, Payload
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import CustomMessageForm, NotifyForm
+from shopmail.panel.names import notification_name
 from shopmail.store.models import Order, StoreSettings
 from shopmail.support import backorder
 
@@ -174,6 +175,8 @@ def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, exc.msg)
         return _order_page(request, order, status=422, notify_form=form)
     messages.success(
-        request, f"E-mail {message.notification} to {message.to_email} queued as message {message.pk}."
+        request,
+        f"E-mail {notification_name(message.notification)} to {message.to_email}"
+        f" queued as message {message.pk}.",
     )
     return redirect("panel:order", order.pk)

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from shopmail.panel.names import notification_name
+
 register = template.Library()
 
 STATUS_TONE = {
@@ -53,3 +55,15 @@ def pretty(value: Any) -> str:
 @register.filter
 def get(mapping: Any, key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def notification(key: str) -> str:
+    """A notification key in words, in the panel's language: ``{{ m.notification|notification }}``."""
+    return notification_name(key)
+
+
+@register.filter
+def notification_key(key: str) -> SafeString:
+    """The name in words with the key below it, small (for those who look the key up)."""
+    return format_html('{} <span class="muted key">{}</span>', notification_name(key), key)

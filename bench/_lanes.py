@@ -395,6 +395,7 @@ def cmd_profile(args: dict[str, Any]) -> None:
     import cProfile
     import functools
 
+    import shopmail.mail.outcomes as outcomes_mod
     import shopmail.mail.worker as worker_mod
     from shopmail.mail.models import Message
     from shopmail.mail.transports.smtp import SmtpTransport
@@ -426,14 +427,14 @@ def cmd_profile(args: dict[str, Any]) -> None:
 
         return wrapper
 
-    for name in ("claim", "prepare", "renew", "record"):
+    for name in ("claim", "prepare", "renew", "record"):  # as the worker module calls them
         if hasattr(worker_mod, name):
             setattr(worker_mod, name, timed(name, getattr(worker_mod, name), profile_db=True))
     load = StoreSettings.load
     StoreSettings.load = staticmethod(timed("settings", load, profile_db=True))  # type: ignore[assignment]
     # inside record
-    worker_mod.insert_rows = timed("record/insert attempts", worker_mod.insert_rows)
-    worker_mod.log.info = timed("record/log.info per chunk (JSON lines to stderr)", worker_mod.log.info)
+    outcomes_mod.insert_rows = timed("record/insert attempts", outcomes_mod.insert_rows)
+    outcomes_mod.log.info = timed("record/log.info per chunk (JSON lines to stderr)", outcomes_mod.log.info)
 
     send_many = SmtpTransport.send_many
 

@@ -42,7 +42,8 @@ def test_a_wrong_value_names_the_variable(monkeypatch, name, value):
 
 
 def test_the_worker_reads_them_when_it_starts(monkeypatch):
-    from shopmail.mail.worker import claim_timeout, retry_schedule
+    from shopmail.mail.leases import claim_timeout
+    from shopmail.mail.outcomes import retry_schedule
 
     monkeypatch.setenv("SHOPMAIL_CLAIM_TIMEOUT", "42")
     monkeypatch.setenv("SHOPMAIL_RETRY_INITIAL", "3")

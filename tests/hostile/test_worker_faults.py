@@ -377,7 +377,8 @@ def test_a_dead_workers_claims_are_taken_over_at_once_and_its_journal_read(api, 
     import socket
     import sys
 
-    from shopmail.mail.worker import journal_path, take_over_dead
+    from shopmail.mail.journal import journal_path
+    from shopmail.mail.takeover import take_over_dead
 
     host = socket.gethostname()
     gone = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -20,6 +20,10 @@
   dead worker's claims at once instead of after the claim timeout.
 * Each worker writes a heartbeat row (``WorkerBeat``) every few seconds: ``/healthz``,
   ``/metrics`` and the dashboard read those, in whatever process they run.
+
+This module is the loop (claim, prepare, send, record, beat); its parts live beside it:
+``mail.leases`` (claims), ``mail.outcomes`` (what the server answered), ``mail.journal`` and
+``mail.takeover`` (dead predecessors).
 """
 
 from __future__ import annotations
@@ -36,27 +40,37 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import Error as DatabaseError
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from shopmail import config
 from shopmail.core import periodic
-from shopmail.db import column, db_value, fast_update, insert_rows, int_list, raw_rows, table, with_pks
+from shopmail.db import fast_update, raw_rows, with_pks
 from shopmail.domain import mime
-from shopmail.domain.retry import Backoff, Outcome, RetryPolicy, Schedule, transport_down
+from shopmail.domain.retry import Backoff, Outcome, transport_down
 from shopmail.mail import compose as compose_mod
+from shopmail.mail import takeover
 from shopmail.mail.deliverability import verp
-from shopmail.mail.models import Attempt, Message, Payload, Priority, Status, WorkerBeat
+from shopmail.mail.journal import Journal
+from shopmail.mail.leases import (
+    bring_forward,
+    claim,
+    claim_timeout,
+    release,
+    release_mine,
+    release_now,
+    renew,
+)
+from shopmail.mail.models import Message, Payload, Status, WorkerBeat
+from shopmail.mail.outcomes import record, retry_schedule
+from shopmail.mail.takeover import take_over_dead
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
 from shopmail.mail.transports.smtp import ON_ACCEPTED
 from shopmail.mail.wakeup import WAKE, Listener
-from shopmail.store import feed
 from shopmail.store.models import StoreSettings
 
 log = logging.getLogger("shopmail.worker")
@@ -65,83 +79,6 @@ T = TypeVar("T")
 
 BEAT_EVERY = 5.0  # seconds between two heartbeats of a worker
 LOOK_FOR_DEAD_EVERY = 60.0  # seconds between two looks for dead workers' claims on this host
-BEATS_KEPT = dt.timedelta(days=7)  # a heartbeat row not written for this long is deleted
-_LIVE: set[str] = set()  # the workers running in this process (never taken over as "dead")
-
-
-def claim_timeout() -> dt.timedelta:
-    return dt.timedelta(seconds=config.delivery().claim_timeout)
-
-
-def retry_schedule(timings: config.Delivery | None = None) -> Schedule:
-    """Back-off for order and staff mail (first retry ~10 s) and for newsletters (~60 s)."""
-    timings = timings or config.delivery()
-
-    def policy(initial: float) -> RetryPolicy:
-        return RetryPolicy(
-            initial=dt.timedelta(seconds=initial),
-            lifetime=dt.timedelta(seconds=timings.retry_lifetime),
-            max_delay=dt.timedelta(seconds=max(initial, timings.retry_max)),
-        )
-
-    return Schedule(urgent=policy(timings.retry_initial), bulk=policy(timings.retry_initial_bulk))
-
-
-def retry_policy() -> RetryPolicy:
-    """The back-off of order and staff mail."""
-    return retry_schedule().urgent
-
-
-def claim(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
-    """Atomically take up to ``limit`` due messages for this worker; returns their ids, ascending.
-
-    Order: priority (order and staff mail before bulk mail), then new mail before retries,
-    then due time. Each kind of due message (queued, deferred, a lease left by a dead worker)
-    is read in the order of the index (status, priority, due_at) with its own LIMIT, and the
-    three are merged, so a claim reads ~``limit`` rows however long the queue is (one ORDER BY
-    over every due message sorted the whole queue for each batch).
-
-    One statement (``WITH ... UPDATE ... RETURNING``; PostgreSQL, SQLite 3.35+): the rows are
-    chosen, locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and leased in the database's own
-    implicit transaction, which ends with the statement. A worker that freezes after sending
-    it holds no locks (with a transaction around several statements, a worker stopped between
-    them kept its rows locked from every other worker until it resumed).
-    """
-    now = now or timezone.now()
-    if not limit:
-        return []
-
-    def col(name: str) -> str:
-        return column(Message, name)
-
-    fields = ", ".join(col(name) for name in ("pk", "priority", "attempts", "due_at"))
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    order = f"ORDER BY {col('priority')}, {col('due_at')}, {col('pk')} LIMIT {int(limit)}{lock}"
-    kinds = (  # identifiers from the model's metadata, the limit an int, values as parameters
-        f"{col('status')} = %s AND {col('due_at')} <= %s",
-        f"{col('status')} = %s AND {col('due_at')} <= %s",
-        f"{col('status')} = %s AND {col('claimed_until')} < %s",
-    )
-    due = " UNION ALL ".join(
-        f"SELECT * FROM (SELECT {fields} FROM {table(Message)} WHERE {where} {order}) AS k{i}"
-        for i, where in enumerate(kinds)
-    )
-    # new mail (no attempt yet) before retries
-    retry = f"CASE WHEN {col('attempts')} = 0 THEN 0 ELSE 1 END"
-    sql = (
-        f"WITH due AS ({due}) "
-        f"UPDATE {table(Message)} SET {col('status')} = %s, {col('claimed_by')} = %s, "
-        f"{col('claimed_until')} = %s "
-        f"WHERE {col('pk')} IN (SELECT {col('pk')} FROM due "
-        f"ORDER BY {col('priority')}, {retry}, {col('due_at')}, {col('pk')} LIMIT {int(limit)}) "
-        f"RETURNING {col('pk')}"
-    )
-    at = db_value(Message, "due_at", now)
-    params = [Status.QUEUED, at, Status.DEFERRED, at, Status.SENDING, at]
-    params += [Status.SENDING, worker_id, db_value(Message, "claimed_until", now + claim_timeout())]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return sorted(row[0] for row in cursor.fetchall())
 
 
 @dataclass
@@ -230,323 +167,11 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     return prepared
 
 
-def renew(ids: Sequence[int], worker_id: str) -> set[int]:
-    """Extend this worker's lease on the messages it still holds; returns those ids."""
-    mine = held(ids, worker_id)
-    with transaction.atomic():
-        mine.update(claimed_until=timezone.now() + claim_timeout())
-        return set(mine.values_list("pk", flat=True))
-
-
-def record(results: Sequence[SendResult], worker_id: str, schedule: Schedule) -> dict[str, int]:
-    """Write each outcome (after the server's reply) and the attempt log.
-
-    A message another worker took over meanwhile keeps the status that worker gives it; only
-    the attempt is logged, so a late "deferred" can never undo someone else's "sent".
-    The common case, accepted messages, is one UPDATE for all of them.
-    """
-    now = timezone.now()
-    tally = {"sent": 0, "deferred": 0, "failed": 0}
-    by_id = {int(r.key): r for r in results}
-    attempts: list[tuple[int, Any, str, int | None, str, str]] = []
-    at = db_value(Attempt, "at", now)
-    with transaction.atomic():
-        sent = _mark_sent([pk for pk, r in by_id.items() if r.outcome == Outcome.SENT], worker_id, now)
-        tally["sent"] = len(sent)
-        unsent = list(  # read once, with what the outcome needs
-            held([pk for pk, r in by_id.items() if r.outcome != Outcome.SENT], worker_id).select_related(
-                "order"
-            )
-        )
-        mine = set(sent) | {message.pk for message in unsent}
-        if unsent:
-            _record_unsent(unsent, by_id, now, schedule, tally)
-        for pk, result in by_id.items():
-            reply = result.reply[:4000]
-            if pk not in mine:
-                reply = f"(late reply; message taken over) {result.reply}"[:4000]
-            elif result.rejected:
-                reply += "\n" + "\n".join(
-                    f"rejected {r.recipient}: {r.code} {r.reply}" for r in result.rejected
-                )
-            attempts.append((pk, at, str(result.outcome), result.code, reply, worker_id))
-        insert_rows(Attempt, ["message", "at", "outcome", "code", "reply", "worker"], attempts)
-    by_code: dict[int | None, list[int]] = {}
-    for pk in sent:
-        by_code.setdefault(by_id[pk].code, []).append(pk)
-    for code, pks in by_code.items():  # a line per message, written at once (logs.JsonFormatter)
-        log.info("message %s sent", extra={"each": pks, "status": Status.SENT, "code": code})
-    return tally
-
-
-def _mark_sent(ids: Sequence[int], worker_id: str, now: dt.datetime) -> list[int]:
-    """Mark the accepted messages this worker still holds sent; returns their ids.
-
-    One ``UPDATE ... RETURNING`` (SQLite 3.35+, PostgreSQL): the check that the claim is still
-    ours and the write are the same statement.
-    """
-    if not ids:
-        return []
-
-    def col(name: str) -> str:
-        return column(Message, name)
-
-    # identifiers from the model's metadata, integer ids written as such, values as parameters
-    sql = (
-        f"UPDATE {table(Message)} SET {col('status')} = %s, {col('sent_at')} = %s, "
-        f"{col('last_error')} = '', {col('claimed_by')} = '', {col('claimed_until')} = NULL, "
-        f"{col('attempts')} = {col('attempts')} + 1 "
-        f"WHERE {col('pk')} IN ({int_list(ids)}) AND {col('claimed_by')} = %s AND {col('status')} = %s "
-        f"RETURNING {col('pk')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.SENT, db_value(Message, "sent_at", now), worker_id, Status.SENDING])
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-def held(ids: Sequence[int], worker_id: str) -> QuerySet[Message]:
-    """Those of the messages that this worker's claim still holds."""
-    return with_pks(Message.objects.all(), ids).filter(claimed_by=worker_id, status=Status.SENDING)
-
-
-def _record_unsent(
-    messages: Sequence[Message],
-    by_id: dict[int, SendResult],
-    now: dt.datetime,
-    schedule: Schedule,
-    tally: dict[str, int],
-) -> None:
-    """Deferred and failed messages (still held by this worker), one by one (rare: each has
-    its own due time and reply)."""
-    for message in messages:
-        result = by_id[message.pk]
-        policy = schedule.policy(bulk=message.priority >= Priority.BULK)
-        message.attempts += 1
-        message.claimed_by, message.claimed_until = "", None
-        reply = result.reply[:4000]
-        if result.outcome == Outcome.DEFER and not policy.gives_up(message.created_at, now):
-            message.status = Status.DEFERRED
-            message.due_at = now + policy.next_delay(message.attempts)
-            message.last_error = reply
-            tally["deferred"] += 1
-        else:
-            message.status, message.last_error = Status.FAILED, reply
-            tally["failed"] += 1
-            feed.record(
-                "message.failed",
-                {
-                    "message": message.pk,
-                    "notification": message.notification,
-                    "to": message.to_email,
-                    "order": message.order.external_id if message.order else None,
-                    "reply": reply[:500],
-                    "attempts": message.attempts,
-                },
-            )
-            log.error(
-                "message %s failed after %s attempt(s): %s",
-                message.pk,
-                message.attempts,
-                reply[:200],
-                extra={"message_id": message.pk},
-            )
-        log.info(
-            "message %s %s",
-            message.pk,
-            message.status,
-            extra={
-                "message_id": message.pk,
-                "status": message.status,
-                "code": result.code,
-                "attempt": message.attempts,
-            },
-        )
-    fast_update(
-        messages, ["attempts", "claimed_by", "claimed_until", "status", "sent_at", "due_at", "last_error"]
-    )
-
-
-def release(ids: Sequence[int], reason: str, worker_id: str) -> None:
-    """Give claimed messages back untouched (a configuration error is not their fault)."""
-    held(ids, worker_id).update(
-        status=Status.QUEUED,
-        claimed_by="",
-        claimed_until=None,
-        due_at=timezone.now() + dt.timedelta(seconds=15),
-        last_error=reason[:2000],
-    )
-
-
-def release_now(ids: Sequence[int], worker_id: str) -> None:
-    """Give claimed, untouched messages back, due at once (a worker stopping)."""
-    held(ids, worker_id).update(status=Status.QUEUED, claimed_by="", claimed_until=None)
-
-
-def release_mine(worker_id: str, keep: Sequence[int] = ()) -> int:
-    """Give back every message this worker still holds but has not sent (after an error of
-    its database: what it claimed or prepared was never on the wire), due at once."""
-    mine = Message.objects.filter(claimed_by=worker_id, status=Status.SENDING)
-    if keep:
-        mine = mine.exclude(pk__in=list(keep))
-    return mine.update(status=Status.QUEUED, claimed_by="", claimed_until=None)
-
-
-def bring_forward() -> int:
-    """The server accepts mail again after an outage: every deferred message is due now, in the
-    order it was queued (its due time becomes its creation time, oldest first in the claim)."""
-    now = timezone.now()
-    return Message.objects.filter(status=Status.DEFERRED, due_at__gt=now).update(due_at=F("created_at"))
-
-
 def _close_connection() -> None:
     with contextlib.suppress(Exception):  # a connection the server dropped may fail to close
         close_old_connections()
     with contextlib.suppress(Exception):
         connection.close()  # looked up here, in the worker's database thread
-
-
-# -- the journal: what the server accepted, before the database has it -------------------------
-
-
-def journal_dir() -> Path:
-    return Path(django_settings.DATA_DIR) / "worker-journal"
-
-
-def journal_path(worker_id: str) -> Path:
-    return journal_dir() / (worker_id.replace("/", "_").replace(":", "_") + ".sent")
-
-
-class Journal:
-    """An append-only file of the ids the server accepted, written (one ``write``) as soon as
-    a chunk's replies are in, before the outcome is written to the database. It survives the
-    process (``kill -9``: the kernel has the bytes); a successor on this host reads it and marks
-    those messages sent instead of sending them again. Emptied whenever every outcome is written.
-    Best effort: a journal that cannot be written (a full disk) is skipped."""
-
-    def __init__(self, worker_id: str) -> None:
-        self.path = journal_path(worker_id)
-        self._fd: int | None = None
-
-    def add(self, keys: Sequence[str]) -> None:
-        if not keys:
-            return
-        try:
-            if self._fd is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.write(self._fd, ("\n".join(keys) + "\n").encode())
-        except OSError as exc:
-            log.warning("worker journal not written (%s); a crash now may send these again", exc)
-
-    def clear(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            self.path.unlink(missing_ok=True)
-
-
-def read_journal(worker_id: str) -> list[int]:
-    try:
-        text = journal_path(worker_id).read_text()
-    except OSError:
-        return []
-    return [int(line) for line in text.split() if line.isdigit()]
-
-
-# -- heartbeats and dead predecessors -----------------------------------------------------------
-
-
-def _parse_worker_id(worker_id: str) -> tuple[str, int] | None:
-    """(host, pid) of a worker id ``host:pid:random``."""
-    parts = worker_id.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def is_dead(worker_id: str, host: str) -> bool:
-    """A worker of this host whose process is gone: its pid does not exist, or it is this very
-    process's pid (a restarted process often gets the same pid in a container) and the worker
-    is not one of this process's own."""
-    parsed = _parse_worker_id(worker_id)
-    if parsed is None or parsed[0] != host or worker_id in _LIVE:
-        return False
-    return parsed[1] == os.getpid() or not _pid_alive(parsed[1])
-
-
-def take_over_dead(host: str, by: str) -> dict[str, int]:
-    """Take over the claims of this host's dead workers at once (not after the claim timeout):
-    what their journal says the server accepted is marked sent, the rest is due again now.
-    Returns counts: ``workers``, ``sent`` (from journals), ``released``."""
-    counts = {"workers": 0, "sent": 0, "released": 0}
-    holders = set(
-        Message.objects.filter(status=Status.SENDING)
-        .exclude(claimed_by="")
-        .values_list("claimed_by", flat=True)
-        .distinct()
-    )
-    holders |= set(
-        WorkerBeat.objects.filter(host=host, stopped_at__isnull=True).values_list("worker_id", flat=True)
-    )
-    if journal_dir().is_dir():
-        prefix = journal_path(f"{host}:0:x").name.rsplit("_", 2)[0] + "_"
-        for path in journal_dir().glob(prefix + "*.sent"):
-            pid, _, rest = path.name[len(prefix) :].partition("_")
-            holders.add(f"{host}:{pid}:{rest.removesuffix('.sent')}")
-    now = timezone.now()
-    for holder in sorted(holders):
-        if not is_dead(holder, host):
-            continue
-        counts["workers"] += 1
-        accepted = read_journal(holder)
-        with transaction.atomic():
-            sent: list[int] = []
-            if accepted:
-                sent = _mark_sent(accepted, holder, now)
-                insert_rows(
-                    Attempt,
-                    ["message", "at", "outcome", "code", "reply", "worker"],
-                    [
-                        (pk, db_value(Attempt, "at", now), str(Outcome.SENT), None,
-                         f"accepted before worker {holder} died (its journal); not sent again", by)
-                        for pk in sent
-                    ],
-                )  # fmt: skip
-            released = release_mine(holder)
-            WorkerBeat.objects.filter(worker_id=holder, stopped_at__isnull=True).update(
-                stopped_at=now,
-                last_error=f"process ended without stopping; taken over by {by}",
-                last_error_at=now,
-            )
-        counts["sent"] += len(sent)
-        counts["released"] += released
-        with contextlib.suppress(OSError):
-            journal_path(holder).unlink(missing_ok=True)
-        log.warning(
-            "worker %s died: %s accepted message(s) marked sent from its journal, %s claimed given back",
-            holder,
-            len(sent),
-            released,
-            extra={"worker": holder},
-        )
-    WorkerBeat.objects.filter(seen_at__lt=now - BEATS_KEPT).delete()  # long gone: off the dashboard
-    return counts
 
 
 @dataclass
@@ -866,7 +491,7 @@ class Worker:
         """Deliver until ``stop`` is set (or, ``once``, until nothing is due). An error does not
         end the worker (only ``once`` raises it): see :meth:`_after_error`."""
         log.info("worker %s started", self.worker_id)
-        _LIVE.add(self.worker_id)
+        takeover.LIVE.add(self.worker_id)
         try:
             while not self.stop.is_set():
                 try:
@@ -905,7 +530,7 @@ class Worker:
         except Exception as exc:  # the database is gone: a successor reads the journal
             log.error("worker %s stopped without writing everything: %s", self.worker_id, exc)
         finally:
-            _LIVE.discard(self.worker_id)
+            takeover.LIVE.discard(self.worker_id)
             if self._transport is not None:
                 await self._transport.close()
             await asyncio.gather(self._in_db(_close_connection), self._in_reader(_close_connection))

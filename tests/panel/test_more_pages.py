@@ -29,7 +29,8 @@ def test_dashboard_counts_chart_and_failures(staff, placed):
     staff_mail = Message.objects.get(notification="admin_order_placed")
     Message.objects.filter(pk=staff_mail.pk).update(status=Status.FAILED, last_error="550 5.1.1 No such user")
     page = staff.get("/admin/").content.decode()
-    assert '<svg class="chart"' in page and page.count('<rect class="bar"') == 30
+    # sent per day, then failures, queue per hour and p50 waits (issue 27): one first-series bar each
+    assert '<svg class="chart"' in page and page.count('<rect class="bar" x=') == 30 + 30 + 24 + 30
     assert f"{now:%a %d %b}: 1 sent" in page
     assert "550 5.1.1 No such user" in page and f'action="/admin/messages/{staff_mail.pk}/retry/"' in page
     assert "Local capture" in page and "none running" in page

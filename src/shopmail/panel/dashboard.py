@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from shopmail.mail.health import SEEN_WITHIN
 from shopmail.mail.models import Attempt, Message, Status, WorkerBeat
-from shopmail.panel import chart
+from shopmail.panel import chart, trends
 from shopmail.panel.access import staff_required
 from shopmail.store.models import StoreSettings
 
@@ -92,10 +92,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-id")[:10]
     )
     settings = StoreSettings.load()
+    problems = trends.failures_and_bounces(today)
+    depth = trends.queue_depth(timezone.now())
+    latency = trends.confirmation_latency(today)
     return render(
         request,
         "panel/dashboard.html",
         {
+            "problems": problems,
+            "problems_desc": trends.describe_problems(problems),
+            "depth": depth,
+            "depth_desc": trends.describe_depth(depth),
+            "latency": latency,
+            "latency_desc": trends.describe_latency(latency),
             "queue": queue,
             "waiting": counts.get(Status.QUEUED, 0) + counts.get(Status.DEFERRED, 0),
             "sent_today": per_day.get(today, 0),

@@ -1,7 +1,7 @@
 """Staff order actions (SPEC sections 2 and 7): confirm, cancel, ship, expected delivery date.
 
 An action never sends mail itself. It builds the order's next snapshot from the stored one
-(``source: panel``, ``updated_at`` now) and hands it to ``store.ingest.ingest`` — the very function
+(``source: panel``, ``updated_at`` now) and hands it to ``flows.ingest.ingest`` — the very function
 ``PUT /api/v1/orders/{id}`` uses — so change detection, the rules and the e-mails are the shop's
 own. The run is marked with the staff user (``SyncRun.actor``) and reported back to the shop as
 ``order.changed_by_staff`` (with the snapshot) and, for a shipment, ``shipment.created``.
@@ -22,13 +22,14 @@ from django.db import transaction
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shopmail.core.errors import Rejected, pydantic_errors
 from shopmail.domain import changes as changes_mod
 from shopmail.domain import statuses
 from shopmail.domain.snapshot import Ident, Line
+from shopmail.flows.ingest import OWN_SHIPMENT, ingest
 from shopmail.mail import compose, rendering
 from shopmail.mail.models import Message
 from shopmail.store import feed
-from shopmail.store.ingest import OWN_SHIPMENT, Rejected, ingest, pydantic_errors
 from shopmail.store.models import Order, StoreSettings, SyncRun
 
 ACTIONS = ("confirm", "cancel", "ship", "expected_date")

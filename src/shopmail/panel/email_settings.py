@@ -102,6 +102,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=422, store_form=form)
     body = {name: form.cleaned_data[name] for name in STORE_FIELDS}
+    body["update_digest_minutes"] = form.cleaned_data["update_digest_minutes"] or 0
     body["branding"] = {
         **{name: (form.cleaned_data[name] or "").strip() for name in BRANDING_FIELDS},
         "accent_color": form.cleaned_data["brand_color"],

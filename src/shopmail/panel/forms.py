@@ -80,6 +80,7 @@ class StoreForm(PanelForm):
     )
     update_digest_minutes = forms.IntegerField(
         label="Collect order updates for (minutes)",
+        required=False,  # empty: 0, off
         min_value=0,
         max_value=1440,
         help_text="0: each update is sent at once. Above 0: updates of one order within this time go out"

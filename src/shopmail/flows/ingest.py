@@ -20,6 +20,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from shopmail.core.errors import Rejected, pydantic_errors
 from shopmail.db import fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
@@ -37,6 +38,7 @@ from shopmail.store.models import (
     StoreSettings,
     SyncRun,
 )
+from shopmail.store.syncfile import RawLine
 
 log = logging.getLogger(__name__)
 KINDS = ("orders", "products", "customers")
@@ -47,22 +49,10 @@ CLOCK_SKEW = dt.timedelta(minutes=5)  # an updated_at further ahead is taken as 
 Progress = Callable[[int], None]
 
 
-class Rejected(Exception):
-    """The run was refused; ``errors`` name every bad field as ``{"loc": [...], "msg": ...}``."""
-
-    def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
-
-
 def content_hash(raw: Any) -> str:
     """Identity of a snapshot as sent. Key order counts: a shop that reorders keys only costs a
     full comparison (the diff then finds nothing), never a wrong answer."""
     return hashlib.blake2b(orjson.dumps(raw), digest_size=16).hexdigest()
-
-
-def pydantic_errors(exc: ValidationError, prefix: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"loc": [*prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors(include_url=False)]
 
 
 @dataclass
@@ -121,14 +111,6 @@ def _validate(
         return pydantic_errors(exc, prefix)
     item.data = model.model_dump(mode="json")
     return []
-
-
-@dataclass(frozen=True, slots=True)
-class RawLine:
-    """One NDJSON line, kept as bytes: an unchanged order is recognised by its hash, unparsed."""
-
-    number: int
-    data: bytes
 
 
 def _hash_of(raw: Any) -> str:

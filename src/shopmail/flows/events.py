@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shopmail.core.errors import Rejected, pydantic_errors
 from shopmail.domain.snapshot import CustomerIn, Email, Ident, Line
+from shopmail.flows.ingest import upsert_customers
 from shopmail.mail import outbox
 from shopmail.mail.models import Message, Priority
-from shopmail.store.ingest import Rejected, pydantic_errors, upsert_customers
 from shopmail.store.models import Customer, Order, StoreSettings
 
 Body = Annotated[str, Field(min_length=1, max_length=20_000)]

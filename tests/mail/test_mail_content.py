@@ -8,8 +8,8 @@ import pytest
 
 from factories import evolve, order, shipment
 from fixtures.customer_kit import rendered
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -190,3 +190,13 @@ def test_an_added_language_is_listed_by_the_api_and_the_panel(api, client):
     client.force_login(user)
     page = client.get("/admin/templates/").content.decode()
     assert "/admin/templates/order_confirmed/fr/" in page
+
+
+def test_a_restored_default_removes_the_added_language(store):
+    from shopmail.mail import editing, templates
+
+    body = {"subject": "Commande {{ order.number }}", "text": "Merci !", "html": "<p>Merci !</p>"}
+    editing.save("order_confirmed", "fr", body)
+    assert templates.language_of("order_confirmed", "fr", "de") == "fr"
+    editing.restore_default("order_confirmed", "fr")
+    assert templates.language_of("order_confirmed", "fr", "de") == "de"

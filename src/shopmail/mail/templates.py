@@ -56,8 +56,11 @@ def _saved_languages(stamp: Any) -> frozenset[tuple[str, str]]:
     with _lock:
         if _saved[0] == stamp:
             return _saved[1]  # type: ignore[no-any-return]
-    rows = TemplateVersion.objects.filter(restored_default=False).values_list("notification", "language")
-    found = frozenset(rows.distinct())
+    newest: dict[tuple[str, str], bool] = {}  # the newest version decides: a restored default is none
+    rows = TemplateVersion.objects.order_by("pk").values_list("notification", "language", "restored_default")
+    for notification, language, restored in rows.iterator():
+        newest[(notification, language)] = not restored
+    found = frozenset(key for key, saved in newest.items() if saved)
     with _lock:
         _saved[0], _saved[1] = stamp, found
     return found

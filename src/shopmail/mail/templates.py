@@ -76,11 +76,16 @@ def language_of(notification: str, tag: str | None, store_default: str | None) -
     """The language a notification is written in for a customer (SPEC 6): the customer's, else its
     base language (``nb-NO`` -> ``nb``), else the store's default language, else English; a
     language counts when it ships with shopmail or staff saved this notification's template in it."""
-    saved = _saved_languages(_stamp())
-    whole = str(tag or "").strip().lower().replace("_", "-")
-    for candidate in (whole, base_language(tag), base_language(store_default)):
-        if candidate and (
-            candidate in LANGUAGES or (notification, candidate) in saved or i18n.has_catalog(candidate)
-        ):
+    # templates are kept per base language (a saved one has a 2-3 letter code), so the
+    # customer's tag counts by its base: nb-NO -> nb
+    saved: frozenset[tuple[str, str]] | None = None  # looked up only for a language not shipped
+    for candidate in (base_language(tag), base_language(store_default)):
+        if not candidate:
+            continue
+        if candidate in LANGUAGES or i18n.has_catalog(candidate):
+            return candidate
+        if saved is None:
+            saved = _saved_languages(_stamp())
+        if (notification, candidate) in saved:
             return candidate
     return DEFAULT_LANGUAGE

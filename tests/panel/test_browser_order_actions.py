@@ -11,8 +11,8 @@ from test_browser import browser, panel  # noqa: F401  (the fixtures: a signed-i
 
 from factories import order
 from fixtures.browser import drain_elsewhere
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 
 pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +70,7 @@ def test_shipping_wizard_partial_then_final(panel, smtp_store, smtp_server):  # 
     page.get_by_label("Carrier").fill("Posten")
     page.get_by_label("Tracking number").fill("PN-SECOND")
     page.get_by_role("button", name="Preview the shipment…").click()
-    assert "order_shipped" in page.locator("#action-preview").inner_text()
+    assert "Order shipped" in page.locator("#action-preview").inner_text()
     page.get_by_role("button", name=re.compile(r"^Confirm: change the order")).click()
     assert "Everything has shipped." in (page.locator("#run-order").text_content() or "")
     assert "by boss@shop.test (panel)" in page.inner_text("main")

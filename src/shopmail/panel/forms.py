@@ -10,6 +10,7 @@ from django import forms
 from shopmail.mail.actions import CUSTOM_MESSAGE_MAX, ORDER_NOTIFICATIONS
 from shopmail.mail.models import Status
 from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+from shopmail.panel.dates import StoreDateField
 from shopmail.panel.names import notification_choices, notification_name
 
 LANGUAGE_NAMES = {"en": "English", "nb": "Norwegian (bokmål)", "de": "German"}
@@ -165,12 +166,15 @@ class MessageFilterForm(PanelForm):
     status = forms.ChoiceField(label="Status", required=False)
     notification = forms.ChoiceField(label="Notification", required=False)
     to = forms.CharField(label="Recipient", required=False, max_length=254)
-    after = forms.DateField(label="From date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    before = forms.DateField(label="To date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    after = forms.DateField(label="From date", required=False)
+    before = forms.DateField(label="To date", required=False)
     order = forms.CharField(label="Order", required=False, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # in the store's format (issue 27), made here so a changed store setting shows at once
+        self.fields["after"] = StoreDateField(label="From date", required=False, help_text="")
+        self.fields["before"] = StoreDateField(label="To date", required=False, help_text="")
         self.fields["status"].choices = [("", "any"), *Status.choices]  # type: ignore[attr-defined]
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
             ("", "any"),

@@ -11,10 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from shopmail.core.errors import Rejected
 from shopmail.flows import actions
+from shopmail.panel import dates
 from shopmail.panel.access import staff_required
 from shopmail.panel.orders import _order_page
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import Order
 
 DONE = {
@@ -44,12 +45,13 @@ def body_from_post(action: str, post: Any, order: Order) -> dict[str, Any]:
         for name in ("carrier", "tracking_number", "tracking_url", "shipped_at", "drop_shipper"):
             value = (post.get(name) or "").strip()
             if value:
-                shipment[name] = value
+                shipment[name] = dates.to_iso(value) if name == "shipped_at" else value
         body["shipment"] = shipment
     elif action == "expected_date":
         if post.get("line"):
             body["line"] = post["line"]
-        body["date"] = post.get("date") or None
+        typed = (post.get("date") or "").strip()
+        body["date"] = dates.to_iso(typed) if typed else None
     return body
 
 

@@ -67,3 +67,18 @@ def notification(key: str) -> str:
 def notification_key(key: str) -> SafeString:
     """The name in words with the key below it, small (for those who look the key up)."""
     return format_html('{} <span class="muted key">{}</span>', notification_name(key), key)
+
+
+@register.simple_tag
+def store_date_input(input_id: str, name: str) -> SafeString:
+    """A date input in the store's format (panel/dates.py) instead of the browser's locale."""
+    from shopmail.panel.dates import input_attrs, store_format
+
+    attrs = input_attrs(store_format()[1])
+    return format_html(
+        '<input id="{}" name="{}" type="text" placeholder="{}" inputmode="{}" autocomplete="{}"'
+        ' pattern="{}" size="{}" class="{}">',
+        input_id,
+        name,
+        *(attrs[key] for key in ("placeholder", "inputmode", "autocomplete", "pattern", "size", "class")),
+    )

@@ -82,3 +82,13 @@ def test_a_test_send_to_another_address_does_not_carry_the_customers_name(store)
     assert "Kari" not in to and to == "boss@shop.test"
     assert "Hi Kari" in text  # the preview is still personalised as Kari
     assert composed(messages["c1@example.com"])[3] == "Kari Nordmann <c1@example.com>"
+
+
+def test_a_customer_language_without_templates_gets_the_stores(store):
+    store.default_language = "de"
+    store.save()
+    letter = drafts.save(None, subject="News", html=HTML)
+    customer(1, first_name="Amélie", language="fr")
+    sending.send(letter)
+    _, text, _, _ = composed(Message.objects.get(notification="newsletter"))
+    assert "Sie erhalten diesen Newsletter" in text and "You are receiving" not in text

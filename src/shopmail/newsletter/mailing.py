@@ -416,18 +416,20 @@ def compose(message: Message, payload: Payload, settings: StoreSettings) -> comp
         raise LookupError(f"newsletter {newsletter_id} no longer exists")
     values = personal_values(payload.context)
     shape = tuple(bool(values[field]) for field in FIELDS)
-    source, version = _template(payload.language)
+    # customer -> base language -> store -> English, as every message (SPEC 6)
+    language = templates.language_of(NOTIFICATION, payload.language, settings.default_language)
+    source, version = _template(language)
     store = settings.store_context()
     key = (
         newsletter_id,
         payload.context.get("newsletter_revision"),
-        payload.language,
+        language,
         source,
         tuple(sorted(store.items())),
         shape,
     )
     stencil = _STENCILS.get_or_make(
-        key, lambda: build_stencil(shared, payload.language, source, version, store, shape)
+        key, lambda: build_stencil(shared, language, source, version, store, shape)
     )
     if stencil is None:
         return _full(message, payload, settings, shared)

@@ -81,10 +81,14 @@ def test_wizard_journey_with_test_send(server, smtp_store, smtp_server, staff_us
         page.get_by_role("button", name="Send", exact=True).click()
         expect(page.locator("#count-recipients")).to_have_text("2")
         expect(page.locator("#count-queued")).to_have_text("2")
+        expect(page.locator("#delivery-progress")).to_be_visible()
         drain_elsewhere()
         smtp_server.wait_for(3)
-        page.reload()
+        # no reload: the page polls its progress JSON (issue 27) and shows the delivery finish
         expect(page.locator("#count-sent")).to_have_text("2")
+        expect(page.locator("#count-queued")).to_have_text("0")
         expect(page.locator("#phase")).to_have_text("sent")
+        expect(page.locator("[data-field=eta]")).to_have_text("done")
+        expect(page.locator("[data-progress-url]")).to_have_attribute("data-done", "true")
         browser.close()
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages[1:]) == ["c1@example.com", "c3@example.com"]

@@ -318,6 +318,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
+def progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """The delivery page's counts as JSON, polled by panel/progress.js every few seconds
+    (short polling: no request is held open)."""
+    return JsonResponse(stats.progress(_newsletter(pk)))  # staff pages are never cached (core/staff)
+
+
+@staff_required
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop what has not gone out yet (a scheduled or rate-limited send)."""

@@ -19,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<int:pk>/test/", panel.test_send, name="test"),
     path("<int:pk>/send/", panel.send_page, name="send"),
     path("<int:pk>/cancel/", panel.cancel, name="cancel"),
+    path("<int:pk>/progress.json", panel.progress, name="progress"),
 ]

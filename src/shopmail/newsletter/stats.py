@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
 
-from shopmail.mail.models import Status
+from shopmail.mail.models import Message, Status
 from shopmail.newsletter import segments
 from shopmail.newsletter.models import Consent, Newsletter, NewsletterStatus, Recipient
 from shopmail.store.models import StoreSettings
@@ -78,4 +79,54 @@ def as_json(newsletter: Newsletter, settings: StoreSettings | None = None) -> di
         "send_started_at": newsletter.send_started_at.isoformat() if newsletter.send_started_at else None,
         "queued_at": newsletter.queued_at.isoformat() if newsletter.queued_at else None,
         "delivery": counts,
+    }
+
+
+RATE_WINDOW = dt.timedelta(minutes=5)  # the sending rate is what went out in the last five minutes
+
+
+def _about(seconds: float) -> str:
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+
+
+def progress(newsletter: Newsletter) -> dict[str, Any]:
+    """The delivery page's live numbers (issue 27), polled every few seconds: the counts, the
+    share done, the rate over the last five minutes and the time left at that rate."""
+    counts = delivery_counts(newsletter)
+    now = timezone.now()
+    current = phase(newsletter, counts)
+    total = newsletter.recipient_count
+    waiting = counts["queued"] + counts["deferred"]
+    not_queued = max(0, total - sum(counts[key] for key in COUNTS if key != "unsubscribed"))
+    recent = Message.objects.filter(
+        newsletter_recipient__newsletter=newsletter, sent_at__gte=now - RATE_WINDOW
+    ).count()
+    per_minute = recent / (RATE_WINDOW.total_seconds() / 60)
+    left = waiting + not_queued
+    eta = left / per_minute * 60 if per_minute and left else None
+    finished = max(0, total - left)
+    return {
+        "id": newsletter.pk,
+        "phase": current,
+        "done": current in ("sent", "draft"),
+        "total": total,
+        "finished": finished,
+        "counts": counts,
+        "rate_per_minute": round(per_minute, 1),
+        "eta_seconds": round(eta) if eta is not None else None,
+        "fields": {  # the page's words, element by element
+            **{key: counts[key] for key in ("queued", "sent", "deferred", "failed", "unsubscribed")},
+            "phase": current,
+            "percent": f"{100 * finished // total if total else 100} %",
+            "rate": f"{per_minute:.0f} a minute"
+            if per_minute >= 1
+            else ("under 1 a minute" if recent else "—"),
+            "eta": "done" if not left else (_about(eta) if eta is not None else "not known yet"),
+        },
     }

@@ -312,9 +312,9 @@ def cmd_setup_shopmail(args: dict[str, Any]) -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     from shopmail.api.settings import apply_patch
+    from shopmail.flows.ingest import ingest
     from shopmail.mail import compose
     from shopmail.mail.models import Message, Payload
-    from shopmail.store.ingest import ingest
     from shopmail.store.models import StoreSettings
 
     store = apply_patch(StoreSettings.load(), store_patch(int(args["port"])))

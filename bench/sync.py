@@ -112,7 +112,8 @@ def phase(name: str, path: Path) -> None:
     import django
 
     django.setup()
-    from shopmail.store import ingest, syncfile
+    from shopmail.flows import ingest
+    from shopmail.store import syncfile
     from shopmail.store.models import StoreSettings
 
     if name == "migrate":

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "shopmail.account",
     "shopmail.support",
     "shopmail.newsletter",
+    "shopmail.cli",
     "shopmail.connectors",
     "shopmail.dropship",  # drop-shipper logins (SPEC section 7)
     "axes",

@@ -9,9 +9,9 @@ from django.test import Client
 from factories import evolve, shipment
 from factories import order as order_snapshot
 from fixtures.customer_kit import link_in, rendered
+from shopmail.flows.ingest import ingest
 from shopmail.mail import links
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import FeedEvent, Order, OrderEvent
 from shopmail.support.models import ReturnRequest
 

@@ -20,7 +20,7 @@ from django.test import Client
 from factories import evolve, shipment
 from factories import order as order_snapshot
 from fixtures.customer_kit import make_account, sign_in
-from shopmail.store.ingest import ingest
+from shopmail.flows.ingest import ingest
 from shopmail.store.models import Customer, Order
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "shopmail"

@@ -10,7 +10,7 @@ from factories import evolve, shipment
 from factories import order as order_snapshot
 from fixtures.browser import launch
 from fixtures.customer_kit import make_account
-from shopmail.store.ingest import ingest
+from shopmail.flows.ingest import ingest
 from shopmail.store.models import Customer
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -201,7 +201,7 @@ def test_the_worker_prunes_at_start_and_then_hourly(store, monkeypatch):
 @pytest.fixture
 def no_dns(monkeypatch):
     """The DKIM/SPF/DMARC part asks public DNS; its own tests cover it (mail/deliverability)."""
-    from shopmail.mail.management.commands import deploy_check
+    from shopmail.cli.management.commands import deploy_check
 
     monkeypatch.setattr(
         deploy_check, "CHECKS", [c for c in deploy_check.CHECKS if c is not deploy_check.deliverability]
@@ -243,7 +243,7 @@ def test_check_names_each_unsafe_setting(store, settings, monkeypatch, no_dns, c
 
 @pytest.mark.django_db
 def test_check_flags_captured_mail_and_clear_text_smtp(store, settings, capsys, no_dns):
-    from shopmail.mail.management.commands import deploy_check
+    from shopmail.cli.management.commands import deploy_check
 
     store.transport = {"kind": "capture"}
     store.save()

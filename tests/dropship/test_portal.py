@@ -10,8 +10,8 @@ import pytest
 
 from factories import order
 from shopmail.dropship.models import DropShipper
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Order
 
 pytestmark = pytest.mark.django_db

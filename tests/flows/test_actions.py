@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from factories import order
+from shopmail.core.errors import Rejected
 from shopmail.flows import actions
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import Rejected, ingest
 from shopmail.store.models import Order, SyncRun
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.test import Client
 
 from factories import order
 from fixtures.customer_kit import make_account, rendered, sign_in
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Customer, StoreSettings
 
 pytestmark = pytest.mark.django_db(transaction=False)

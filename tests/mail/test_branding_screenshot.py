@@ -14,8 +14,8 @@ import pytest
 from factories import evolve, order, shipment
 from fixtures.browser import launch
 from fixtures.customer_kit import rendered
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

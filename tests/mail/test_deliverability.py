@@ -423,3 +423,8 @@ def test_dns_check_says_what_is_missing_and_what_matches(store):
     zone[("sm1._domainkey.shop.test", "TXT")] = [other]
     wrong = {f.topic: f for f in dns.check(StoreSettings.load(), _zone(zone))}["dkim"]
     assert wrong.level == "error" and "another key" in wrong.text and record in wrong.text.replace('" "', "")
+
+
+def test_suppression_list_refuses_an_offset_past_any_database_integer(api):
+    response = api.get("/suppressions?offset=18446744073709551616")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "limit"]

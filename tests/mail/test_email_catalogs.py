@@ -101,9 +101,9 @@ def test_a_new_language_is_a_new_catalog(store, tmp_path, monkeypatch):
 
     from factories import order
     from fixtures.customer_kit import rendered
+    from shopmail.flows.ingest import ingest
     from shopmail.mail.models import Message
     from shopmail.mail.render import i18n
-    from shopmail.store.ingest import ingest
 
     french = Catalog(locale="fr")
     french.add("Your order %(number)s has been cancelled", "Votre commande %(number)s a été annulée")

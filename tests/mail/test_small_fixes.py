@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from factories import order
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

@@ -3,7 +3,6 @@
 import asyncio
 import email
 import email.policy
-import os
 import stat
 from pathlib import Path
 

@@ -10,9 +10,9 @@ import pytest
 
 from factories import evolve, order, shipment
 from fixtures.customer_kit import rendered
+from shopmail.flows.ingest import ingest
 from shopmail.mail import worker
 from shopmail.mail.models import Message, Status
-from shopmail.store.ingest import ingest
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

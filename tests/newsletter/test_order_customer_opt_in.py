@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from factories import order
+from shopmail.flows.ingest import ingest
 from shopmail.newsletter import segments
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Customer
 
 pytestmark = pytest.mark.django_db(transaction=False)

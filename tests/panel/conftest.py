@@ -50,7 +50,7 @@ def staff(client, staff_user):
 @pytest.fixture
 def placed(store):
     """Order 10023 (processing): order_confirmed and admin_order_placed queued."""
-    from shopmail.store.ingest import ingest
+    from shopmail.flows.ingest import ingest
     from shopmail.store.models import Order
 
     ingest(orders=[order("10023", status="processing")])

@@ -6,8 +6,8 @@ import pytest
 from panel_support import XSS
 
 from factories import order
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Customer, Order
 
 pytestmark = pytest.mark.django_db

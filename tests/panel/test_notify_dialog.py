@@ -8,8 +8,8 @@ import re
 import pytest
 
 from factories import evolve, order, shipment
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Order
 
 pytestmark = pytest.mark.django_db

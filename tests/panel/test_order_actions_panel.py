@@ -7,8 +7,8 @@ import pytest
 from panel_support import STAFF_EMAIL
 
 from factories import order
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Order
 
 pytestmark = pytest.mark.django_db

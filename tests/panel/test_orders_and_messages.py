@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from factories import evolve, order
+from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message, Status
 from shopmail.mail.worker import drain
 from shopmail.panel.names import notification_name
-from shopmail.store.ingest import ingest
 from shopmail.store.models import Order
 
 pytestmark = pytest.mark.django_db

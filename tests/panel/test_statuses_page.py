@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from factories import order
-from shopmail.store import ingest
+from shopmail.flows import ingest
 from shopmail.store.models import Order, StoreSettings
 
 pytestmark = pytest.mark.django_db

@@ -64,7 +64,7 @@ def test_valid_change_is_saved_and_used_by_the_next_mail(staff, staff_user, plac
     version = TemplateVersion.objects.get()
     assert version.created_by == staff_user.username and version.subject == GOOD["subject"]
     from factories import order
-    from shopmail.store.ingest import ingest
+    from shopmail.flows.ingest import ingest
 
     ingest(orders=[order("555", status="processing")])
     drain()

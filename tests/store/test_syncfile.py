@@ -6,8 +6,7 @@ import orjson
 import pytest
 
 from factories import order
-from shopmail.store.ingest import RawLine
-from shopmail.store.syncfile import SyncFileError, parse, parse_file
+from shopmail.store.syncfile import RawLine, SyncFileError, parse, parse_file
 
 
 def ndjson(*items):

@@ -12,8 +12,8 @@ import pytest
 from factories import evolve, shipment
 from factories import order as order_snapshot
 from fixtures.browser import drain_elsewhere, launch
+from shopmail.flows.ingest import ingest
 from shopmail.mail.worker import drain
-from shopmail.store.ingest import ingest
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from shopmail.api import keys
-from shopmail.store.ingest import Rejected
+from shopmail.core.errors import Rejected
 
 
 class ApiKeyAuth(HttpBearer):

@@ -40,8 +40,10 @@ def bounce_hook(request: HttpRequest) -> HttpResponse:
 
 @router.get("/suppressions", summary="Addresses shopmail will not mail, newest first, with why and when")
 def list_suppressions(request: HttpRequest, q: str = "", offset: int = 0, limit: int = 100) -> HttpResponse:
-    if offset < 0 or not 1 <= limit <= 1000:
-        return errors_response([{"loc": ["query", "limit"], "msg": "offset must be >= 0 and limit 1-1000"}])
+    if not 0 <= offset <= 10**9 or not 1 <= limit <= 1000:  # (SQLite's integers end at 2**63)
+        return errors_response(
+            [{"loc": ["query", "limit"], "msg": "offset must be 0 to 10^9 and limit 1 to 1000"}]
+        )
     rows = Suppression.objects.order_by("-created_at", "-pk")
     if q:
         rows = rows.filter(email__icontains=q.strip().lower())

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api.base import json_body, json_response
+from shopmail.core.errors import Rejected
 from shopmail.dropship import service
 from shopmail.dropship.models import DropShipper
-from shopmail.store.ingest import Rejected
 
 router = Router(tags=["dropshippers"])
 

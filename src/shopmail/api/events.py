@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api.base import json_body, json_response
-from shopmail.store import events
+from shopmail.flows import events
 
 router = Router(tags=["events"])
 

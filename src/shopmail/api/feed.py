@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api.base import json_response
+from shopmail.core.errors import Rejected
 from shopmail.store import feed
-from shopmail.store.ingest import Rejected
 
 router = Router(tags=["feed"])
 

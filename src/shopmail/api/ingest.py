@@ -7,10 +7,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
+from shopmail.api import queries
 from shopmail.api.base import body_schema, json_body, json_response
+from shopmail.core.errors import Rejected
 from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn, ident
-from shopmail.store import ingest, queries
-from shopmail.store.ingest import Rejected
+from shopmail.flows import ingest
 
 router = Router(tags=["ingest"])
 

@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from shopmail.api.base import json_body, json_response
+from shopmail.core.errors import Rejected
 from shopmail.core.redact import redact_link_tokens
 from shopmail.mail import actions
 from shopmail.mail.models import Message, Status
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import Order
 
 router = Router(tags=["messages"])

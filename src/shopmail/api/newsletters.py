@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 
 from shopmail.api.base import body_schema, json_body, json_response
 from shopmail.api.messages import message_summary
+from shopmail.core.errors import Rejected
 from shopmail.domain.snapshot import instant_problem
 from shopmail.newsletter import drafts, sending, stats
 from shopmail.newsletter.models import Newsletter, Segment
 from shopmail.newsletter.segments import SegmentFilters
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import Customer, StoreSettings
 
 router = Router(tags=["newsletters"])

@@ -1,4 +1,4 @@
-"""Read models: the JSON the API (and later the panel) shows for stored things."""
+"""Read models: the JSON the API shows for stored orders (with their messages and returns)."""
 
 from __future__ import annotations
 

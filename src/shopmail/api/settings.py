@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shopmail.api.base import body_schema, json_body, json_response
 from shopmail.connectors import config as connectors_config
 from shopmail.core import secretbox
+from shopmail.core.errors import Rejected, pydantic_errors
 from shopmail.domain import dkim
 from shopmail.domain.changes import RULES
 from shopmail.domain.snapshot import Email, Instant
 from shopmail.mail import signing
 from shopmail.mail.webhooks import config as webhooks_config
 from shopmail.store import statuses as store_statuses
-from shopmail.store.ingest import Rejected, pydantic_errors
 from shopmail.store.models import StoreSettings
 
 router = Router(tags=["settings"])
@@ -75,6 +75,7 @@ class SettingsPatch(BaseModel):
     allow_backorder_choice: bool | None = None
     update_digest_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None  # SPEC section 4
     branding: BrandingIn | None = None  # SPEC section 4: fields given are changed, "" clears one
+    webhooks: list[webhooks_config.WebhookIn] | None = None  # SPEC section 8; secrets write-only
     notifications: dict[str, bool] | None = None
     rules: dict[str, bool] | None = None
     transport: TransportIn | None = None
@@ -90,7 +91,6 @@ class SettingsPatch(BaseModel):
     dkim: DkimIn | None = None
     bounces: BouncesIn | None = None
     connectors: connectors_config.ConnectorsIn | None = None  # SPEC section 8; secrets write-only
-    webhooks: list[webhooks_config.WebhookIn] | None = None  # SPEC section 8; secrets write-only
 
 
 def branding_json(settings: StoreSettings) -> dict[str, str]:

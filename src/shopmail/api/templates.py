@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api.base import json_body, json_response
+from shopmail.core.errors import Rejected
 from shopmail.mail import editing, templates
 from shopmail.mail.notifications import NOTIFICATIONS
 from shopmail.mail.rendering import TemplateRenderError
-from shopmail.store.ingest import Rejected
 
 router = Router(tags=["templates"])
 _PATH = "/templates/{notification}/{language}"

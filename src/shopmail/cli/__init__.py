@@ -1,4 +1,7 @@
-"""The ``shopmail`` command: a thin front over Django management commands."""
+"""The ``shopmail`` command: a thin front over Django management commands.
+
+The commands themselves are in ``shopmail/cli/management/commands/`` (this package is also the
+Django app that holds them: an adapter layer, like the API and the panel)."""
 
 from __future__ import annotations
 
@@ -77,7 +80,3 @@ def main(argv: list[str] | None = None) -> int:
 
     execute_from_command_line([f"shopmail {args[0]}", name, *args[1:]])
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

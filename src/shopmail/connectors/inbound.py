@@ -26,8 +26,8 @@ from shopmail.connectors import client, shopify, woocommerce
 from shopmail.connectors.common import ident
 from shopmail.connectors.config import secret
 from shopmail.connectors.models import Connector, WebhookCount, WebhookDelivery
-from shopmail.store import ingest
-from shopmail.store.ingest import Rejected
+from shopmail.core.errors import Rejected
+from shopmail.flows import ingest
 from shopmail.store.models import Order
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from shopmail.connectors import shopify, woocommerce
 from shopmail.connectors.client import PullError
 from shopmail.connectors.config import secret
 from shopmail.connectors.models import Connector
-from shopmail.store import ingest
+from shopmail.flows import ingest
 from shopmail.store.models import StoreSettings
 
 log = logging.getLogger(__name__)

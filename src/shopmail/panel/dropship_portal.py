@@ -26,11 +26,11 @@ from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
+from shopmail.core.errors import Rejected
 from shopmail.core.staff import harden
 from shopmail.dropship import service
 from shopmail.dropship.models import DropShipper
 from shopmail.flows import actions
-from shopmail.store.ingest import Rejected
 
 View = Callable[..., HttpResponse]
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from shopmail.api.settings import apply_patch
+from shopmail.core.errors import Rejected
 from shopmail.mail import testmail
 from shopmail.mail.transports import TransportConfigError
 from shopmail.mail.transports.detect import Detection, detect
@@ -24,7 +25,6 @@ from shopmail.panel.access import staff_required
 from shopmail.panel.dashboard import transport_summary, worker_status
 from shopmail.panel.forms import StoreForm, TestMailForm, TransportForm
 from shopmail.panel.mailing import server_reply
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import StoreSettings
 
 STORE_FIELDS = (

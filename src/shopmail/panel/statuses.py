@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from shopmail.api.settings import apply_patch
+from shopmail.core.errors import Rejected
 from shopmail.domain import statuses
 from shopmail.panel.access import staff_required
 from shopmail.store import statuses as store_statuses
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import Order, StoreSettings
 
 PLATFORM_NAMES = {

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from shopmail.api.settings import apply_patch
+from shopmail.core.errors import Rejected
 from shopmail.domain.changes import RULES
 from shopmail.mail.notifications import NOTIFICATIONS, ORDER_UPDATE_RULES
 from shopmail.panel.access import staff_required
-from shopmail.store.ingest import Rejected
 from shopmail.store.models import StoreSettings
 
 

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from shopmail.flows import ingest
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import SyncForm
 from shopmail.panel.orders import paginate
-from shopmail.store import ingest, syncfile
+from shopmail.store import syncfile
 from shopmail.store.models import SyncRun
 
 SOURCES = ("panel", "cli", "sync", "api", "product", "event")

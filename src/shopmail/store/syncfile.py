@@ -10,9 +10,15 @@ from typing import Any
 
 import orjson
 
-from shopmail.store.ingest import RawLine
-
 KIND_TO_LIST = {"order": "orders", "product": "products", "customer": "customers"}
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One NDJSON line, kept as bytes: an unchanged order is recognised by its hash, unparsed."""
+
+    number: int
+    data: bytes
 
 
 class SyncFileError(ValueError):

@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from shopmail.store import demo, ingest
+from shopmail.flows import ingest
+from shopmail.store import demo
 from shopmail.store.models import Order, StoreSettings
 
 

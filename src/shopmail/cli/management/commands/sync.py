@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shopmail.store import ingest, syncfile
+from shopmail.flows import ingest
+from shopmail.store import syncfile
 
 
 class Command(BaseCommand):

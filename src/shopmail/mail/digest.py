@@ -62,7 +62,7 @@ def _waiting(draft: Draft, now: dt.datetime) -> Message | None:
         due_at__gt=now + MARGIN,
     ).select_related("payload")
     if connection.features.has_select_for_update:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("self",))  # the payload is an outer join: lock the message
     return query.order_by("due_at").first()
 
 

@@ -119,13 +119,29 @@ def _hash_of(raw: Any) -> str:
     return content_hash(raw)
 
 
+_NUL = b"\\u0000"  # how JSON writes U+0000, which PostgreSQL cannot store in text or jsonb
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _parse(kind: str, index: int, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
-    if not isinstance(raw, RawLine):
-        return raw, []
+    nul = [{"loc": [kind, index], "msg": "contains a NUL character (\\u0000), which cannot be stored"}]
+    if not isinstance(raw, RawLine):  # the bytes test first: the walk only when it may be there
+        return (None, nul) if _NUL in orjson.dumps(raw) and _has_nul(raw) else (raw, [])
     try:
         obj = orjson.loads(raw.data)
     except orjson.JSONDecodeError as exc:
         return None, [{"loc": [kind, index], "msg": f"line {raw.number}: not valid JSON ({exc.msg})"}]
+    if _NUL in raw.data and _has_nul(obj):
+        return None, nul
     if isinstance(obj, dict):
         obj.pop("kind", None)
     return obj, []

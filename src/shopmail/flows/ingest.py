@@ -110,6 +110,11 @@ def _validate(
     except ValidationError as exc:
         return pydantic_errors(exc, prefix)
     item.data = model.model_dump(mode="json")
+    # the bytes test first, the walk only when it may be there (fields refuse it with their own
+    # error above; this catches free JSON, keys included)
+    if _NUL in orjson.dumps(item.data) and _has_nul(item.data):
+        item.data = None
+        return [{"loc": [*prefix], "msg": "contains a NUL character (\\u0000), which cannot be stored"}]
     return []
 
 
@@ -133,15 +138,12 @@ def _has_nul(value: Any) -> bool:
 
 
 def _parse(kind: str, index: int, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
-    nul = [{"loc": [kind, index], "msg": "contains a NUL character (\\u0000), which cannot be stored"}]
-    if not isinstance(raw, RawLine):  # the bytes test first: the walk only when it may be there
-        return (None, nul) if _NUL in orjson.dumps(raw) and _has_nul(raw) else (raw, [])
+    if not isinstance(raw, RawLine):
+        return raw, []
     try:
         obj = orjson.loads(raw.data)
     except orjson.JSONDecodeError as exc:
         return None, [{"loc": [kind, index], "msg": f"line {raw.number}: not valid JSON ({exc.msg})"}]
-    if _NUL in raw.data and _has_nul(obj):
-        return None, nul
     if isinstance(obj, dict):
         obj.pop("kind", None)
     return obj, []

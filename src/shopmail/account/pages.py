@@ -4,6 +4,7 @@ context, and headers that keep customer data out of caches and forbid any script
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -38,4 +39,10 @@ def page(
         "brand": store.store_context(),  # logo_url, footer_text, brand_color (SPEC 4, branding)
         **(context or {}),
     }
-    return harden(render(request, template, full, status=status))
+    response = render(request, template, full, status=status)
+    logo = urlsplit(str(full["brand"].get("logo_url") or ""))
+    if logo.scheme in ("http", "https") and logo.netloc:  # the branding logo may live elsewhere
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {logo.scheme}://{logo.netloc}"
+        )
+    return harden(response)

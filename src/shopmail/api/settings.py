@@ -56,7 +56,7 @@ class BrandingIn(BaseModel):
     colour of buttons and the header, a footer line (address, VAT id) under every e-mail."""
 
     model_config = ConfigDict(extra="forbid")
-    logo_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s\"'<>]+)?$")] | None = None
+    logo_url: Annotated[str, Field(max_length=2000, pattern=r"^(https?://[^\s\"'<>]+)?$")] | None = None
     accent_color: Annotated[str, Field(pattern=r"^(#[0-9a-fA-F]{6})?$")] | None = None
     footer_text: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
 

@@ -21,6 +21,7 @@ from shopmail.mail import testmail
 from shopmail.mail.transports import TransportConfigError
 from shopmail.mail.transports.detect import Detection, detect
 from shopmail.mail.transports.sendmail import configured_path
+from shopmail.panel import branding
 from shopmail.panel.access import staff_required
 from shopmail.panel.dashboard import transport_summary, worker_status
 from shopmail.panel.forms import StoreForm, TestMailForm, TransportForm
@@ -98,9 +99,16 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request)
     settings = StoreSettings.load()
-    form = StoreForm(request.POST)
+    form = StoreForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, status=422, store_form=form)
+    upload = form.cleaned_data.get("logo_file")
+    if upload:
+        try:
+            form.cleaned_data["logo_url"] = branding.store(upload.read(branding.MAX_BYTES + 1))
+        except branding.LogoRefused as exc:
+            form.add_error("logo_file", str(exc))
+            return _page(request, status=422, store_form=form)
     body = {name: form.cleaned_data[name] for name in STORE_FIELDS}
     body["update_digest_minutes"] = form.cleaned_data["update_digest_minutes"] or 0
     body["branding"] = {

@@ -72,6 +72,12 @@ class StoreForm(PanelForm):
         help_text="An https:// link to your logo (PNG or JPEG, about 40 pixels high); it heads every e-mail"
         " and customer page. Empty: the store name.",
     )
+    logo_file = forms.FileField(
+        label="…or upload a logo",
+        required=False,
+        help_text="PNG, JPEG or GIF, at most 256 KB. It replaces the logo address above.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/gif"}),
+    )
     footer_text = forms.CharField(
         label="Footer text",
         required=False,

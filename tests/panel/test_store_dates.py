@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from shopmail.mail.models import Message
 from shopmail.panel import dates
 from shopmail.panel.order_actions import body_from_post
@@ -30,10 +32,11 @@ def test_message_log_filter_reads_the_store_format(staff, placed):
     _language("nb")
     page = staff.get("/admin/messages/").content.decode()
     assert 'type="text"' in page and 'placeholder="dd.mm.yyyy"' in page and 'type="date"' not in page
-    today = dt.date.today()
+    today = timezone.localdate()
     shown = staff.get("/admin/messages/", {"after": f"{today:%d.%m.%Y}"}).content.decode()
     assert shown.count(">#") >= Message.objects.count() == 2 and f'value="{today:%d.%m.%Y}"' in shown
-    later = staff.get("/admin/messages/", {"after": f"{today + dt.timedelta(days=2):%d.%m.%Y}"}).content.decode()
+    later_day = today + dt.timedelta(days=2)
+    later = staff.get("/admin/messages/", {"after": f"{later_day:%d.%m.%Y}"}).content.decode()
     assert later.count(">#") == 0
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 
 from shopmail.flows import ingest
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import SyncForm
 from shopmail.panel.orders import paginate
+from shopmail.panel.sync_jobs import INLINE_BYTES, RUNNING, Job, read
 from shopmail.store import syncfile
 from shopmail.store.models import SyncRun
 
@@ -105,6 +106,23 @@ def sync_page(request: HttpRequest) -> HttpResponse:
         token = keep(upload)
         path = kept(token)
     options = {"silent": form.cleaned_data["silent"], "partial": form.cleaned_data["partial"]}
+    name = getattr(upload, "name", "") or str(request.POST.get("filename", ""))
+    size = upload.size if upload is not None else (path.stat().st_size if path is not None else 0)
+    if size >= INLINE_BYTES:  # a large file: answered at once, run in the background (issue 27)
+        if path is None:
+            path = kept(keep(upload))
+        assert path is not None
+        job = Job(
+            _uploads(),
+            path,
+            dry_run=dry_run,
+            options=options,
+            filename=name[:200],
+            token=token,
+            actor=request.user.get_username(),
+            present=result_view,
+        ).start()
+        return redirect("panel:sync_job", job=job)
     try:
         doc = syncfile.parse_file(path) if path is not None else syncfile.parse(upload.read())
         result = ingest.ingest(
@@ -128,7 +146,6 @@ def sync_page(request: HttpRequest) -> HttpResponse:
         )
     if not dry_run and path is not None:
         path.unlink(missing_ok=True)
-    name = getattr(upload, "name", "") or str(request.POST.get("filename", ""))
     return _page(
         request,
         form=SyncForm(initial=options),
@@ -144,3 +161,66 @@ def sync_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=pk)
     events = run.orderevent_set.select_related("order", "message").order_by("order_id", "at", "id")[:500]
     return render(request, "panel/sync_run.html", {"run": run, "events": events})
+
+
+_PHASES = {
+    "queued": "Waiting to start",
+    "reading": "Reading the file",
+    "checking": "Checking",
+    "applying": "Applying (all or nothing)",
+    "done": "Done",
+    "failed": "Failed",
+    "stopped": "Stopped",
+}
+
+
+def _job(job: str) -> dict[str, Any]:
+    state = read(_uploads(), job) if _TOKEN.fullmatch(job) else None
+    if state is None:
+        raise Http404("no such sync")
+    return state
+
+
+def job_progress(state: dict[str, Any]) -> dict[str, Any]:
+    total, checked = int(state.get("total") or 0), int(state.get("checked") or 0)
+    done = state["state"] not in RUNNING
+    result = state.get("result") or {}
+    return {
+        "state": state["state"],
+        "done": done,
+        "reload": done,  # the page then shows the result (or what went wrong)
+        "total": total,
+        "finished": min(checked, total),
+        "fields": {
+            "phase": _PHASES.get(state["state"], state["state"]),
+            "checked": f"{min(checked, total)} of {total}" if total else "…",
+            "queued": result.get("total_messages", 0) if not result.get("dry_run") else 0,
+        },
+    }
+
+
+@staff_required
+def sync_job(request: HttpRequest, job: str) -> HttpResponse:
+    """A background sync's page: its progress while it runs (polled), then its result."""
+    state = _job(job)
+    context: dict[str, Any] = {"job": state, "progress": job_progress(state)}
+    options = state.get("options") or {}
+    if state["state"] == "done":
+        context.update(
+            result=state["result"],
+            token=state.get("token", ""),
+            filename=state.get("filename", ""),
+            options=options,
+            form=SyncForm(initial=options),
+        )
+    elif state["state"] in ("failed", "stopped"):
+        if state.get("errors"):
+            context.update(rejected_errors=state["errors"], more_errors=state.get("more_errors", 0))
+        else:
+            context.update(file_error=state.get("error", "The sync failed."))
+    return _page(request, **context)
+
+
+@staff_required
+def sync_job_json(request: HttpRequest, job: str) -> JsonResponse:
+    return JsonResponse(job_progress(_job(job)))

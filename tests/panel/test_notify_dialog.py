@@ -85,3 +85,13 @@ def test_a_failed_test_email_turns_the_transport_badge_red(staff, smtp_store, sm
     staff.post("/admin/settings/test/", {"to": "other@shop.test"})
     shown = badge(staff.get("/admin/settings/").content.decode())
     assert "badge-ok" in shown and "badge-bad" not in shown
+
+
+def test_staff_add_a_language_from_the_template_list(staff, store):
+    page = staff.get("/admin/templates/").content.decode()
+    assert 'id="add-language"' in page
+    response = staff.get("/admin/templates/add-language/?language=FR")
+    assert response.status_code == 302 and response["Location"] == "/admin/templates/order_confirmed/fr/"
+    assert staff.get(response["Location"]).status_code == 200
+    bad = staff.get("/admin/templates/add-language/?language=klingon")
+    assert bad.status_code == 302 and bad["Location"] == "/admin/templates/"

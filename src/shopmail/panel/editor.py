@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from shopmail.mail import editing, rendering, templates
 from shopmail.mail.models import TemplateVersion
 from shopmail.mail.notifications import NOTIFICATIONS, Notification
+from shopmail.mail.render.formatting import known_language
 from shopmail.mail.transports import TransportConfigError
 from shopmail.panel import mailing
 from shopmail.panel.access import staff_required
@@ -263,3 +264,13 @@ def template_version(request: HttpRequest, notification: str, language: str, pk:
             "is_live": live is not None and live.pk == version.pk,
         },
     )
+
+
+@staff_required
+def add_language(request: HttpRequest) -> HttpResponse:
+    """Staff add a language by saving templates for it (SPEC 6): open the order confirmation in it."""
+    code = request.GET.get("language", "").strip().lower()
+    if not known_language(code):
+        messages.error(request, f"{code[:10]!r} is not a language code such as fr, sv or es.")
+        return redirect("panel:templates")
+    return redirect("panel:template_edit", "order_confirmed", code)

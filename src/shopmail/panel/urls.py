@@ -36,6 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("deliverability/", deliverability.deliverability_page, name="deliverability"),
     path("deliverability/remove/", deliverability.suppression_remove, name="suppression_remove"),
     path("templates/", editor.template_list, name="templates"),
+    path("templates/add-language/", editor.add_language, name="template_add_language"),
     path(_TEMPLATE, editor.template_edit, name="template_edit"),
     path(_TEMPLATE + "preview/", editor.template_preview, name="template_preview"),
     path(_TEMPLATE + "restore/", editor.template_restore, name="template_restore"),

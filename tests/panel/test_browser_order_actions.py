@@ -57,7 +57,7 @@ def test_shipping_wizard_partial_then_final(panel, smtp_store, smtp_server):  # 
     page.get_by_label("Tracking URL").fill("https://sporing.posten.no/PN-FIRST")
     page.get_by_role("button", name="Preview the shipment…").click()
     preview = page.locator("#action-preview")
-    assert "order_partially_shipped" in preview.inner_text()
+    assert "Order partly shipped" in preview.inner_text()
     assert "customer61@example.com" in preview.inner_text()
     assert not Message.objects.filter(
         notification="order_partially_shipped"

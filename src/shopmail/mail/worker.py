@@ -69,7 +69,7 @@ from shopmail.mail.models import Message, Payload, Status, WorkerBeat
 from shopmail.mail.outcomes import record, retry_schedule
 from shopmail.mail.takeover import take_over_dead
 from shopmail.mail.transports import Envelope, SendResult, Transport, TransportConfigError, make_transport
-from shopmail.mail.transports.smtp import ON_ACCEPTED
+from shopmail.mail.transports.smtp_batch import ON_ACCEPTED
 from shopmail.mail.wakeup import WAKE, Listener
 from shopmail.store.models import StoreSettings
 

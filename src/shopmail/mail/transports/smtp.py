@@ -1,5 +1,8 @@
 """SMTP over a small pool of reused connections, pipelined where the server allows.
 
+This module holds the pool and the conversation; ``smtp_batch`` is the work of one call and
+``smtp_pipeline`` the state of one mail transaction.
+
 ``send_many`` spreads the envelopes over up to ``pool_size`` connections that
 send in parallel. aiosmtplib opens each connection (TLS, EHLO, STARTTLS,
 AUTH); ``smtp_wire.Wire`` then carries the mail transactions, with PIPELINING
@@ -39,13 +42,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import ssl
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Sequence
 from typing import Literal, get_args
 
 import aiosmtplib
@@ -58,8 +57,10 @@ from aiosmtplib import (
 )
 
 from shopmail.domain.retry import Outcome, classify
-from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError, expired
-from shopmail.mail.transports.smtp_wire import Reply, Wire, message_content
+from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError
+from shopmail.mail.transports.smtp_batch import Batch, Unreachable
+from shopmail.mail.transports.smtp_pipeline import OK, Cruise, Open, Opening, accepted, describe, opening_of
+from shopmail.mail.transports.smtp_wire import Reply, Wire
 
 __all__ = ["CONFIG_ERROR_CODES", "Security", "SmtpTransport"]
 
@@ -67,85 +68,8 @@ Security = Literal["none", "starttls", "tls"]
 # Authentication required (530), mechanism too weak (534), credentials
 # invalid (535), encryption required (538): RFC 4954.
 CONFIG_ERROR_CODES = frozenset({530, 534, 535, 538})
-_OK = (250, 251)  # a recipient accepted
 # A pooled connection that answered this recently is used without a NOOP first.
 _FRESH = 2.0
-
-
-# Set by the caller (the worker's journal, ADR 0005): called with the key of each envelope the
-# server accepted the moment its reply is read, before send_many returns the whole chunk. A
-# process killed mid-chunk has then noted every accepted message but those still on the wire.
-ON_ACCEPTED: ContextVar[Callable[[str], None] | None] = ContextVar("shopmail_on_accepted", default=None)
-
-
-class _Results(list[SendResult | None]):
-    """The batch's results; tells ``ON_ACCEPTED`` of each accepted message as it is stored."""
-
-    def __init__(self, size: int, hook: Callable[[str], None] | None) -> None:
-        super().__init__([None] * size)
-        self.hook = hook
-
-    def __setitem__(self, index, value):  # type: ignore[no-untyped-def]
-        super().__setitem__(index, value)
-        if self.hook is not None and isinstance(value, SendResult) and value.outcome == Outcome.SENT:
-            self.hook(value.key)
-
-
-class _Unreachable(Exception):
-    """The server could not be reached or set up right now (a transient problem)."""
-
-    def __init__(self, code: int | None, reply: str) -> None:
-        super().__init__(reply)
-        self.code = code
-        self.reply = reply
-
-
-@dataclass
-class _Batch:
-    envelopes: Sequence[Envelope]
-    deadline: float | None = None
-    expired: bool = False  # the deadline passed: what was not taken is left out, not attempted
-    pending: deque[int] = field(init=False)
-    results: list[SendResult | None] = field(init=False)
-    config_error: str | None = None
-    unreachable: _Unreachable | None = None
-    requeued: set[int] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.pending = deque(range(len(self.envelopes)))
-        self.results = _Results(len(self.envelopes), ON_ACCEPTED.get())
-
-    def give_back(self, index: int) -> bool:
-        """Put an envelope whose content was never sent back in front, once; False if done before."""
-        if index in self.requeued:
-            return False
-        self.requeued.add(index)
-        self.pending.appendleft(index)
-        return True
-
-    def more(self) -> bool:
-        """Whether there is an envelope to take now."""
-        if not self.pending or self.config_error is not None:
-            return False
-        if expired(self.deadline):
-            self.expired = True
-            return False
-        return True
-
-    def take(self) -> int | None:
-        """The next envelope to send, if any (none once a configuration error is known)."""
-        return self.pending.popleft() if self.more() else None
-
-    def finish(self) -> list[SendResult]:
-        if self.config_error is not None:
-            raise TransportConfigError(self.config_error, self.results)
-        problem = self.unreachable or _Unreachable(None, "not attempted")
-        done: list[SendResult] = []
-        for index, (envelope, result) in enumerate(zip(self.envelopes, self.results, strict=True)):
-            if result is None and self.expired and index in self.pending:
-                continue  # left for after the deadline
-            done.append(result or SendResult(envelope.key, Outcome.DEFER, problem.code, problem.reply))
-        return done
 
 
 class SmtpTransport:
@@ -201,7 +125,7 @@ class SmtpTransport:
         if loop is not self._loop:  # connections and the semaphore belong to one event loop
             self._loop, self._idle, self._slots = loop, [], asyncio.Semaphore(self.pool_size)
         self._closed = False
-        batch = _Batch(envelopes, deadline)
+        batch = Batch(envelopes, deadline)
         workers = min(self.pool_size, len(envelopes))
         await asyncio.gather(*(self._work(batch) for _ in range(workers)))
         return batch.finish()
@@ -216,7 +140,7 @@ class SmtpTransport:
 
     # -- the pool ------------------------------------------------------------------------------
 
-    async def _work(self, batch: _Batch) -> None:
+    async def _work(self, batch: Batch) -> None:
         async with self._slots:
             wire = await self._reuse()
             reused = wire is not None
@@ -231,7 +155,7 @@ class SmtpTransport:
                 batch.config_error = str(exc)
                 if wire is not None:
                     wire.close()
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 batch.unreachable = exc
             finally:
                 if wire is not None:
@@ -320,7 +244,7 @@ class SmtpTransport:
 
     # -- the transactions ----------------------------------------------------------------------
 
-    async def _stream(self, wire: Wire, batch: _Batch, reused: bool) -> None:
+    async def _stream(self, wire: Wire, batch: Batch, reused: bool) -> None:
         """Send pending envelopes over one connection until none are left or it breaks.
 
         Each round trip carries the content of the message whose DATA was accepted last time
@@ -332,12 +256,12 @@ class SmtpTransport:
         connection: its content was never sent.
         """
         answered_before = wire.answered
-        carry: _Open | None = None
-        opening: _Opening | None = None
+        carry: Open | None = None
+        opening: Opening | None = None
         rset = False  # the last transaction was abandoned after MAIL: reset before the next
         while True:
             while opening is None and (index := batch.take()) is not None:
-                made = _opening(wire, batch.envelopes[index], index)
+                made = opening_of(wire, batch.envelopes[index], index)
                 if isinstance(made, SendResult):
                     batch.results[index] = made
                 else:
@@ -360,7 +284,7 @@ class SmtpTransport:
                     if carry is not None and opening is not None and opening.plain and not rset:
                         # the usual replies are handled as they come, and the next message goes
                         # out at once; back here at anything else, with the replies unread
-                        cruise = _Cruise(wire, batch, carry, opening, self.timeout)
+                        cruise = Cruise(wire, batch, carry, opening, self.timeout)
                         await wire.cruise(cruise.step)
                         carry, opening = cruise.carry, cruise.opening
                         if not cruise.written:
@@ -397,7 +321,7 @@ class SmtpTransport:
                         if replies[-1].code == 421:
                             break  # the server is closing: no more replies will come
                         continue
-                    if stage == "DATA" and not _accepted(replies[1:]):
+                    if stage == "DATA" and not accepted(replies[1:]):
                         break  # the recipient was refused: no DATA
                     [reply] = await wire.ask(opening.commands[step])
                     replies.append(reply)
@@ -428,18 +352,18 @@ class SmtpTransport:
                 return
 
     async def _conclude(
-        self, wire: Wire, batch: _Batch, opening: _Opening, replies: list[Reply]
-    ) -> tuple[_Open | None, bool, str]:
+        self, wire: Wire, batch: Batch, opening: Opening, replies: list[Reply]
+    ) -> tuple[Open | None, bool, str]:
         """Decide from the MAIL/RCPT/DATA replies; returns (DATA accepted, RSET needed, stage)."""
         envelope, key = opening.envelope, opening.envelope.key
         if (  # the usual case: one recipient, MAIL, RCPT and DATA all accepted
             len(replies) == 3
             and opening.data_too
             and replies[0].code == 250
-            and replies[1].code in _OK
+            and replies[1].code in OK
             and replies[2].code == 354
         ):
-            return _Open(opening.index, envelope, ()), False, "DATA"
+            return Open(opening.index, envelope, ()), False, "DATA"
         count = len(envelope.rcpt_to)
         mail, rcpts = replies[0], replies[1 : 1 + count]
         data = replies[1 + count] if len(replies) > 1 + count else None
@@ -448,7 +372,7 @@ class SmtpTransport:
             wire.close()
             batch.results[opening.index] = SendResult(key, Outcome.DEFER, 421, str(closing))
             return None, False, "MAIL FROM"
-        if data is not None and data.code == 354 and (mail.code != 250 or not _accepted(rcpts)):
+        if data is not None and data.code == 354 and (mail.code != 250 or not accepted(rcpts)):
             # A server that says 354 with no recipient: end the empty transaction at once.
             await wire.ask(b".\r\n")
             data = Reply(554, "no valid recipients")
@@ -466,7 +390,7 @@ class SmtpTransport:
             # Any 4xx recipient abandons the whole message, so the retry reaches everybody once.
             first = (temporary or refused)[0]
             outcome = Outcome.DEFER if temporary else Outcome.FAIL
-            batch.results[opening.index] = SendResult(key, outcome, first.code, _describe(refused))
+            batch.results[opening.index] = SendResult(key, outcome, first.code, describe(refused))
             return None, wire.is_connected, "RCPT TO"
         if data is None:  # several recipients: DATA only now that all of them answered
             [data] = await wire.ask(b"DATA\r\n")
@@ -474,7 +398,7 @@ class SmtpTransport:
             self._check_config(data, "DATA")
             batch.results[opening.index] = SendResult(key, classify(data.code), data.code, str(data))
             return None, wire.is_connected, "DATA"
-        return _Open(opening.index, envelope, tuple(refused)), False, "DATA"
+        return Open(opening.index, envelope, tuple(refused)), False, "DATA"
 
     @staticmethod
     async def _guarded(action: Awaitable[None]) -> None:
@@ -493,149 +417,12 @@ class SmtpTransport:
                 wire.close()
 
 
-@dataclass(slots=True)
-class _Opening:
-    """The commands that open one envelope's transaction, and the stage each reply belongs to."""
-
-    index: int
-    envelope: Envelope
-    commands: tuple[bytes, ...]
-    stages: tuple[str, ...]
-
-    @property
-    def data_too(self) -> bool:
-        return self.stages[-1] == "DATA"
-
-    @property
-    def plain(self) -> bool:
-        """One recipient, so MAIL, RCPT and DATA go together (the usual case)."""
-        return len(self.stages) == 3
-
-
-@dataclass(slots=True)
-class _Open:
-    """A transaction whose DATA was accepted: its content goes next, then the final reply."""
-
-    index: int
-    envelope: Envelope
-    refused: tuple[Rejection, ...]
-
-    def content(self) -> list[bytes]:
-        return message_content(self.envelope.data, self.envelope.wire_ready)
-
-    def finish(self, reply: Reply) -> SendResult:
-        text = str(reply)
-        if self.refused:
-            text = f"{text}; refused: {_describe(self.refused)}"
-        return SendResult(self.envelope.key, classify(reply.code), reply.code, text, self.refused)
-
-
-class _Cruise:
-    """The usual round trip of a pipelined connection, handled in ``Wire``'s protocol callback.
-
-    ``carry``'s content and ``opening``'s MAIL, RCPT and DATA have been written. When their
-    four replies are the usual ones (250 for the content; 250, 250/251 and 354), the message
-    is done, the opened one becomes ``carry`` and its content goes out with the next opening,
-    without a trip through the coroutine. Anything else (another reply, no next envelope, a
-    next envelope with several recipients, a full send buffer) stops the cruise with the
-    replies unread, and ``SmtpTransport._stream`` goes on from the state left here:
-    ``written`` says whether ``opening`` (if any) is on the wire yet.
-    """
-
-    __slots__ = ("batch", "carry", "opening", "timeout", "wire", "written")
-
-    def __init__(self, wire: Wire, batch: _Batch, carry: _Open, opening: _Opening, timeout: float) -> None:
-        self.wire, self.batch, self.timeout = wire, batch, timeout
-        self.carry: _Open | None = carry
-        self.opening: _Opening | None = opening
-        self.written = True
-
-    def step(self) -> bool:
-        """Handle what has come; False when ``_stream`` must take over."""
-        replies = self.wire.replies
-        count = len(replies)
-        if count and replies[0].code != 250:
-            return False
-        if count > 1 and replies[1].code != 250:
-            return False
-        if count > 2 and replies[2].code not in _OK:
-            return False
-        if count > 3 and replies[3].code != 354:
-            return False
-        if count != 4:
-            return count < 4  # wait for the rest (more than four: not ours to read)
-        carry, opening = self.carry, self.opening
-        assert carry is not None and opening is not None
-        done = replies.popleft()
-        replies.clear()
-        self.wire.took(4)
-        self.batch.results[carry.index] = carry.finish(done)
-        carry = self.carry = _Open(opening.index, opening.envelope, ())
-        opening = self.opening = self._next()
-        if opening is None or not opening.plain:
-            self.written = False
-            return False
-        self.wire.arm(self.timeout)
-        self.wire.write_pieces([*carry.content(), *opening.commands])
-        return not self.wire.paused
-
-    def _next(self) -> _Opening | None:
-        batch = self.batch
-        while (index := batch.take()) is not None:
-            made = _opening(self.wire, batch.envelopes[index], index)
-            if not isinstance(made, SendResult):
-                return made
-            batch.results[index] = made
-        return None
-
-
-_BAD_ADDRESS = re.compile(r"[\r\n\0<> ]")
-
-
-def _opening(wire: Wire, envelope: Envelope, index: int = -1) -> _Opening | SendResult:
-    """The MAIL and RCPT commands for an envelope, or the reason it cannot be sent at all."""
-    key = envelope.key
-    if not envelope.rcpt_to:
-        return SendResult(key, Outcome.FAIL, None, "the message has no recipients")
-    addresses = (envelope.mail_from, *envelope.rcpt_to)
-    utf8 = not all(map(str.isascii, addresses))
-    options = ""
-    if utf8:
-        if "smtputf8" not in wire.extensions:
-            reason = "a non-ASCII address needs SMTPUTF8, which the server lacks"
-            return SendResult(key, Outcome.FAIL, None, reason)
-        options += " SMTPUTF8"
-    if "8bitmime" in wire.extensions and not (envelope.wire_ready or envelope.data.isascii()):
-        options += " BODY=8BITMIME"
-    if "size" in wire.extensions:
-        options += f" SIZE={len(envelope.data)}"
-    for address in addresses:
-        if _BAD_ADDRESS.search(address) or (not address and address is not envelope.mail_from):
-            return SendResult(key, Outcome.FAIL, None, f"invalid envelope: bad address {address!r}")
-    encoding = "utf-8" if utf8 else "ascii"
-    commands = [f"MAIL FROM:<{envelope.mail_from}>{options}\r\n".encode(encoding)]
-    commands += [f"RCPT TO:<{address}>\r\n".encode(encoding) for address in envelope.rcpt_to]
-    stages = ["MAIL FROM", *["RCPT TO"] * len(envelope.rcpt_to)]
-    if len(envelope.rcpt_to) == 1:  # DATA goes with them only when one recipient decides all
-        commands.append(b"DATA\r\n")
-        stages.append("DATA")
-    return _Opening(index, envelope, tuple(commands), tuple(stages))
-
-
-def _accepted(replies: Sequence[Reply]) -> bool:
-    return any(reply.code in _OK for reply in replies)
-
-
 def _drop(smtp: aiosmtplib.SMTP) -> None:
     """Close now: abort rather than a graceful TLS shutdown that could outlive the event loop."""
     transport = smtp.transport
     if isinstance(transport, asyncio.Transport) and not transport.is_closing():
         transport.abort()
     smtp.close()
-
-
-def _describe(refused: Sequence[Rejection]) -> str:
-    return "; ".join(f"{r.recipient}: {r.code} {r.reply}" for r in refused)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -655,7 +442,7 @@ def _ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def _connect_problem(where: str, exc: Exception) -> TransportConfigError | _Unreachable:
+def _connect_problem(where: str, exc: Exception) -> TransportConfigError | Unreachable:
     """Sort a failure while connecting, greeting, STARTTLS or AUTH into config error or transient."""
     tls_error = _ssl_error_in(exc)
     if tls_error is not None:
@@ -666,11 +453,11 @@ def _connect_problem(where: str, exc: Exception) -> TransportConfigError | _Unre
         reply = f"{exc.code} {exc.message}"
         if exc.code in CONFIG_ERROR_CODES or classify(exc.code) is Outcome.FAIL:
             return TransportConfigError(f"{where}: the server refused the session: {reply}")
-        return _Unreachable(exc.code, f"{where}: {reply}")
+        return Unreachable(exc.code, f"{where}: {reply}")
     if isinstance(exc, OSError | TimeoutError | SMTPServerDisconnected):
         # aiosmtplib's connect, timeout and disconnect errors are OSError/TimeoutError subclasses.
-        return _Unreachable(None, f"{where}: {_error_text(exc)}")
+        return Unreachable(None, f"{where}: {_error_text(exc)}")
     if isinstance(exc, SMTPException):
         # e.g. "No suitable authentication method found".
         return TransportConfigError(f"{where}: {_error_text(exc)}")
-    return _Unreachable(None, f"{where}: unexpected error: {exc!r}")
+    return Unreachable(None, f"{where}: unexpected error: {exc!r}")

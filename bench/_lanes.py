@@ -237,7 +237,7 @@ def run_shopmail(args: dict[str, Any]) -> None:
     setup_django_shopmail(args["data"])
     from django.core.management import call_command
 
-    from shopmail.mail.management.commands import worker  # noqa: F401 - import before GO
+    from shopmail.cli.management.commands import worker  # noqa: F401 - import before GO
     from shopmail.mail.models import Message
 
     wait_go()

@@ -106,3 +106,19 @@ def test_small_files_still_run_in_the_request(staff, store):
     assert (
         response.status_code == 200 and "Applied" in response.content.decode() and Order.objects.count() == 1
     )
+
+
+def test_old_job_states_are_removed_with_old_uploads(staff, store, settings):
+    import os
+    import time
+    from pathlib import Path
+
+    directory = Path(settings.DATA_DIR) / "panel-uploads"
+    directory.mkdir(exist_ok=True)
+    sync_jobs.write(directory, "y" * 24, {"id": "y" * 24, "state": "done"})
+    old = time.time() - sync.KEEP_SECONDS - 60
+    os.utime(sync_jobs.job_path(directory, "y" * 24), (old, old))
+    sync_jobs.write(directory, "z" * 24, {"id": "z" * 24, "state": "done"})
+    staff.post("/admin/sync/", {"file": ndjson({"kind": "order", **order("1")}), "action": "dry_run"})
+    assert not sync_jobs.job_path(directory, "y" * 24).exists()
+    assert sync_jobs.job_path(directory, "z" * 24).exists()

@@ -39,7 +39,7 @@ def keep(upload: Any) -> str:
     """Store an uploaded file for a later "apply"; returns its token. Old ones are removed."""
     directory = _uploads()
     cutoff = time.time() - KEEP_SECONDS
-    for old in directory.glob("*.sync"):
+    for old in (*directory.glob("*.sync"), *directory.glob("*.job.json")):  # background runs' states too
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)

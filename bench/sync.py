@@ -1,9 +1,10 @@
 """Sync throughput: 100,000 orders ingested once, then a full re-sync with 1 % new and 1 % changed.
 
-    .venv/bin/python bench/sync.py [--orders 100000] [--skip-baseline]
+    .venv/bin/python bench/sync.py [--orders 100000] [--skip-baseline] [--postgres [URL]]
 
 Each phase runs in its own process (so peak RSS is that phase's own) against a fresh SQLite
-database in a temporary data dir (or DATABASE_URL if set). The baseline does the same re-sync
+database in a temporary data dir, or with ``--postgres`` a fresh PostgreSQL database (on the
+server URL given, or on a throwaway cluster the script starts and stops, bench/_pg.py). The baseline does the same re-sync
 the naive way: one ORM read and one save per order. Prints wall time, orders/s and peak RSS.
 """
 
@@ -20,6 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _pg
 
 SKUS = [f"SKU-{i:04d}" for i in range(500)]
 
@@ -125,7 +129,7 @@ def phase(name: str, path: Path) -> None:
         settings.notify_since = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)  # the first import sends nothing
         settings.save()
         return
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     if name == "baseline":
         count = naive_resync(path / "resync.ndjson")
         messages = -1
@@ -141,6 +145,7 @@ def phase(name: str, path: Path) -> None:
                 "phase": name,
                 "orders": count,
                 "seconds": round(wall, 3),
+                "cpu_s": round(time.process_time() - cpu0, 3),
                 "orders_per_s": round(count / wall),
                 "peak_rss_mb": round(peak_rss_mb()),
                 "messages": messages,
@@ -200,12 +205,20 @@ def main() -> None:
     )
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--skip-baseline", action="store_true")
+    _pg.add_argument(parser)
     parser.add_argument("--phase")
     parser.add_argument("--dir")
     args = parser.parse_args()
     if args.phase:
         phase(args.phase, Path(args.dir))
         return
+    with _pg.server(args.postgres) as server_url:
+        bench(args, server_url)
+
+
+def bench(args: argparse.Namespace, server_url: str) -> None:
+    print(f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+    drops = []
     with tempfile.TemporaryDirectory(prefix="shopmail-bench-") as tmp:
         path = Path(tmp)
         t = time.perf_counter()
@@ -220,18 +233,29 @@ def main() -> None:
             if label == "baseline" and args.skip_baseline:
                 continue
             env = {**os.environ, "SHOPMAIL_DATA_DIR": str(path / label)}
+            env.pop("DATABASE_URL", None)
+            database, drop = _pg.database(server_url, f"shopmail_bench_sync_{label}_{os.getpid()}")
+            drops.append(drop)
+            if database:
+                env["DATABASE_URL"] = database
             run("migrate", path, env)
             for name in phases:
                 results[(label, name)] = run(name, path, env)
                 r = results[(label, name)]
                 print(
                     f"{label:9} {name:9} {r['orders']:>8,} orders {r['seconds']:8.2f} s "
-                    f"{r['orders_per_s']:>8,} orders/s  peak RSS {r['peak_rss_mb']:>5} MB"
+                    f"{r['orders_per_s']:>8,} orders/s  CPU {r['cpu_s']:7.2f} s  peak RSS {r['peak_rss_mb']:>5} MB"
                     + (f"  {r['messages']} messages queued" if r["messages"] >= 0 else "")
                 )
         if ("baseline", "baseline") in results:
             ratio = results[("baseline", "baseline")]["seconds"] / results[("shopmail", "resync")]["seconds"]
             print(f"re-sync: shopmail is {ratio:.1f}x faster than the one-save-per-order baseline")
+        print(
+            f"database: {'PostgreSQL' if server_url else 'SQLite'}; load average at the end "
+            f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        )
+    for drop in drops:
+        drop()
 
 
 if __name__ == "__main__":

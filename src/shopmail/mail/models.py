@@ -90,6 +90,12 @@ class TemplateVersion(models.Model):
     restored_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.CharField(max_length=254, blank=True, default="")
+    # Saved in the simple editor: what the owner typed (subject, extra text and where it goes);
+    # subject/text/html above hold the standard template with that text in the layout's slot.
+    simple = models.BooleanField(default=False)
+    simple_subject = models.TextField(blank=True, default="")
+    extra_text = models.TextField(blank=True, default="")
+    extra_position = models.CharField(max_length=6, blank=True, default="")  # "top" or "bottom"
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -141,3 +141,22 @@ def _trusted_proxies() -> tuple[str, ...]:
         return tuple(str(network) for network in parse_trusted(os.environ.get(ENV, "")))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+# Settings read when used (a test or an operator may change them without a restart); every
+# SHOPMAIL_* variable is read in this module and nowhere else.
+
+
+def sendmail_path() -> str:
+    """``SHOPMAIL_SENDMAIL``: the one program the sendmail transport may run (SPEC section 1)."""
+    return os.environ.get("SHOPMAIL_SENDMAIL", "").strip() or "/usr/sbin/sendmail"
+
+
+def retention_days_text() -> str:
+    """``SHOPMAIL_RETENTION_DAYS`` as given ("" when unset); ``mail.retention`` checks it."""
+    return os.environ.get("SHOPMAIL_RETENTION_DAYS", "").strip()
+
+
+def trusted_proxies_text() -> str:
+    """``SHOPMAIL_TRUSTED_PROXIES`` as given; ``core.client_ip`` parses and checks it."""
+    return os.environ.get("SHOPMAIL_TRUSTED_PROXIES", "")

@@ -12,12 +12,13 @@ never read. Every rate limit and every log line that names the client uses ``cli
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Iterable
 from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from shopmail import config
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 ENV = "SHOPMAIL_TRUSTED_PROXIES"
@@ -40,7 +41,7 @@ def parse_trusted(value: str) -> tuple[Network, ...]:
 def trusted_proxies() -> tuple[Network, ...]:
     configured = getattr(settings, "SHOPMAIL_TRUSTED_PROXIES", None)
     if configured is None:
-        return _from_env(os.environ.get(ENV, ""))
+        return _from_env(config.trusted_proxies_text())
     if isinstance(configured, str):
         return _from_env(configured)
     return _from_list(tuple(str(item) for item in configured))

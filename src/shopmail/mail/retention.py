@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from shopmail import config
 from shopmail.mail.models import Payload, Status
 
 log = logging.getLogger("shopmail.retention")
@@ -45,7 +45,7 @@ def retention_days() -> int:
     """``settings.RETENTION_DAYS`` if set, else ``SHOPMAIL_RETENTION_DAYS``, else 90; ValueError if bad."""
     value = getattr(settings, "RETENTION_DAYS", None)
     if value is None:
-        value = os.environ.get(ENV, "").strip() or DEFAULT_DAYS
+        value = config.retention_days_text() or DEFAULT_DAYS
     try:
         days = int(value)
     except (TypeError, ValueError):

@@ -20,12 +20,13 @@ import os
 import re
 from collections.abc import Sequence
 
+from shopmail import config
 from shopmail.domain.retry import Outcome
 from shopmail.mail.transports.base import Envelope, SendResult, TransportConfigError, expired
 
 __all__ = ["DEFAULT_PATH", "EX_TEMPFAIL", "SendmailTransport", "configured_path"]
 
-DEFAULT_PATH = "/usr/sbin/sendmail"
+DEFAULT_PATH = "/usr/sbin/sendmail"  # when SHOPMAIL_SENDMAIL is not set (config.sendmail_path)
 
 EX_TEMPFAIL = 75
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -33,7 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def configured_path() -> str:
     """The program to run: ``SHOPMAIL_SENDMAIL`` (SPEC section 1), nothing the API or panel set."""
-    return os.environ.get("SHOPMAIL_SENDMAIL", "").strip() or DEFAULT_PATH
+    return config.sendmail_path()
 
 
 class SendmailTransport:

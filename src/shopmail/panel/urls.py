@@ -13,6 +13,7 @@ from shopmail.panel import (
     order_actions,
     orders,
     people,
+    simple_editor,
     statuses,
     switches,
     sync,
@@ -41,6 +42,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(_TEMPLATE + "preview/", editor.template_preview, name="template_preview"),
     path(_TEMPLATE + "restore/", editor.template_restore, name="template_restore"),
     path(_TEMPLATE + "versions/<int:pk>/", editor.template_version, name="template_version"),
+    path(_TEMPLATE + "simple/", simple_editor.template_simple, name="template_simple"),
+    path(
+        _TEMPLATE + "simple/preview/", simple_editor.template_simple_preview, name="template_simple_preview"
+    ),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<int:pk>/", orders.order_detail, name="order"),
     path("orders/<int:pk>/notify/", orders.order_notify, name="order_notify"),

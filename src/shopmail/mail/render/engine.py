@@ -33,7 +33,11 @@ def _environment(part: str) -> _Sandbox:
     autoescape = part == "html"
     env = _ENVIRONMENTS.get(autoescape)
     if env is None:
-        env = _ENVIRONMENTS.setdefault(autoescape, _Sandbox(autoescape=autoescape))
+        created = _Sandbox(autoescape=autoescape)
+        # the layouts' slots for the simple editor's extra text (render/extra.py): empty unless
+        # a template sets them
+        created.globals["extra_top"] = created.globals["extra_bottom"] = ""
+        env = _ENVIRONMENTS.setdefault(autoescape, created)
     return env
 
 

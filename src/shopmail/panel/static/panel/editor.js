@@ -75,3 +75,71 @@
   });
   if (!frame.getAttribute("srcdoc")) { refresh(); }
 })();
+
+// The simple editor: a formatting toolbar for the extra text (it writes the small Markdown-like
+// subset the server understands: **bold**, *italic*, [text](url), "- " lists) and variables
+// inserted by a click, at the cursor of the subject or the extra text (whichever was last used).
+(function () {
+  "use strict";
+  var extra = document.getElementById("id_extra_text");
+  if (!extra || !document.querySelector(".simple-editor")) { return; }
+  var subject = document.getElementById("id_subject");
+  var target = extra;
+
+  [extra, subject].forEach(function (field) {
+    if (field) { field.addEventListener("focus", function () { target = field; }); }
+  });
+
+  function changed(field) {
+    field.dispatchEvent(new Event("input", { bubbles: true }));  // the live preview listens
+  }
+
+  function replace(field, start, end, text, selectFrom, selectTo) {
+    field.focus();
+    field.setRangeText(text, start, end, "end");
+    if (selectFrom !== undefined) { field.setSelectionRange(start + selectFrom, start + selectTo); }
+    changed(field);
+  }
+
+  function wrap(before, after, placeholder) {
+    var start = extra.selectionStart, end = extra.selectionEnd;
+    var chosen = extra.value.slice(start, end) || placeholder;
+    replace(extra, start, end, before + chosen + after, before.length, before.length + chosen.length);
+  }
+
+  function list() {
+    var value = extra.value;
+    var start = value.lastIndexOf("\n", extra.selectionStart - 1) + 1;
+    var end = value.indexOf("\n", extra.selectionEnd);
+    if (end < 0) { end = value.length; }
+    var lines = value.slice(start, end).split("\n").map(function (line) {
+      return /^\s*[-*]\s+/.test(line) ? line : "- " + line;
+    });
+    var text = lines.join("\n");
+    replace(extra, start, end, text, text.length, text.length);
+  }
+
+  function link() {
+    var start = extra.selectionStart, end = extra.selectionEnd;
+    var label = extra.value.slice(start, end) || "link text";
+    var url = window.prompt("Link address (https://… or mailto:…)", "https://");
+    if (!url) { extra.focus(); return; }
+    replace(extra, start, end, "[" + label + "](" + url.trim() + ")", 1, 1 + label.length);
+  }
+
+  var actions = {
+    bold: function () { wrap("**", "**", "bold text"); },
+    italic: function () { wrap("*", "*", "italic text"); },
+    link: link,
+    list: list
+  };
+  document.querySelectorAll("[data-format]").forEach(function (button) {
+    button.addEventListener("click", function () { actions[button.getAttribute("data-format")](); });
+  });
+  document.querySelectorAll("[data-variable]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var token = "{{ " + button.getAttribute("data-variable") + " }}";
+      replace(target, target.selectionStart, target.selectionEnd, token);
+    });
+  });
+})();

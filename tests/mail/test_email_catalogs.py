@@ -16,6 +16,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from shopmail.mail import rendering
+from shopmail.mail.notifications import NOTIFICATIONS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "shopmail"
 LOCALE = SRC / "locale"
@@ -55,10 +56,10 @@ def test_the_catalogs_have_every_message_and_none_stale(tmp_path):
     shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__"))
     script = SRC.parents[1] / "scripts" / "email-messages"
     subprocess.run([sys.executable, str(script), str(copy)], check=True, capture_output=True)
-    for language in LANGUAGES:
-        ours = {m.id: m for m in catalog(language) if m.id}
+    for language in LANGUAGES:  # a message is its context and its id ("Kind regards," has three)
+        ours = {(m.context or "", m.id): m for m in catalog(language) if m.id}
         with (copy / "locale" / language / "LC_MESSAGES" / "emails.po").open("rb") as handle:
-            wanted = {m.id for m in read_po(handle) if m.id}
+            wanted = {(m.context or "", m.id) for m in read_po(handle) if m.id}
         assert sorted(wanted - set(ours)) == [], "missing: run scripts/messages and translate"
         assert sorted(set(ours) - wanted) == [], "stale: run scripts/messages"
         for message in ours.values():
@@ -66,12 +67,13 @@ def test_the_catalogs_have_every_message_and_none_stale(tmp_path):
             assert set(PLACEHOLDER.findall(message.id)) == set(PLACEHOLDER.findall(message.string))
         with (LOCALE / language / "LC_MESSAGES" / "emails.mo").open("rb") as handle:
             compiled = gettext.GNUTranslations(handle)
-        for message in ours.values():
-            assert compiled.gettext(message.id) == message.string, "run scripts/messages to compile"
+        for (context, message_id), message in ours.items():
+            found = compiled.pgettext(context, message_id) if context else compiled.gettext(message_id)
+            assert found == message.string, "run scripts/messages to compile"
 
 
-def test_some_notifications_are_converted():
-    assert {"order_cancelled", "password_reset"} <= set(converted())
+def test_every_notification_is_converted():
+    assert converted() == sorted(NOTIFICATIONS)
     for notification in converted():
         for language in ("en", "nb", "de"):
             assert not (SRC / "emails" / notification / language).exists(), "one template, no copies"
@@ -135,3 +137,22 @@ def test_a_new_language_is_a_new_catalog(store, tmp_path, monkeypatch):
     finally:
         i18n.has_catalog.cache_clear()
         i18n.translations.cache_clear()
+
+
+def test_a_message_with_a_context_has_its_own_words():
+    """A drop-shipper is a business partner: German signs off "Freundliche Grüße" there and "Viele
+    Grüße" to customers, from one English "Kind regards," ({% trans "context" %}, msgctxt)."""
+    for notification, words in (
+        ("dropshipper_invite", "Freundliche Grüße"),
+        ("order_completed", "Viele Grüße"),
+    ):
+        mail = rendering.render(notification, "de", rendering.sample_context(notification, "de"))
+        assert f"\n{words}\nFjord & Fell\n" in mail.text, notification
+        assert f">{words}<br>Fjord &amp; Fell</p>" in mail.html or notification == "dropshipper_invite"
+    german = rendering.render(
+        "dropshipper_invite", "de", rendering.sample_context("dropshipper_invite", "de")
+    )
+    assert ">Freundliche Grüße,<br>Fjord &amp; Fell</p>" in german.html  # as the former German copy
+    mail = rendering.render("dropshipper_invite", "en", rendering.sample_context("dropshipper_invite", "en"))
+    assert "\nKind regards,\nFjord & Fell\n" in mail.text
+    assert ">Kind regards,<br>Fjord &amp; Fell</p>" in mail.html

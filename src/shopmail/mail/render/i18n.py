@@ -6,6 +6,10 @@ sentences are ``{% trans %}`` blocks; the language of the message (``language`` 
 context) picks the catalog. English is the source language: its sentences are the message ids.
 A language without a catalog reads English; a store can still override a notification's
 template per language (``emails/<notification>/<lang>/`` or a saved template).
+
+The same English words may need other words in another language (a sign-off to a business
+partner): ``{% trans "context" %}...{% endtrans %}`` or ``pgettext("context", "...")`` give the
+message a context (``msgctxt`` in the catalogs).
 """
 
 from __future__ import annotations
@@ -49,3 +53,13 @@ def gettext(context: Context, message: str) -> str:
 @pass_context
 def ngettext(context: Context, singular: str, plural: str, count: int) -> str:
     return translations(_language(context)).ngettext(singular, plural, count)
+
+
+@pass_context
+def pgettext(context: Context, message_context: str, message: str) -> str:
+    return translations(_language(context)).pgettext(message_context, message)
+
+
+@pass_context
+def npgettext(context: Context, message_context: str, singular: str, plural: str, count: int) -> str:
+    return translations(_language(context)).npgettext(message_context, singular, plural, count)

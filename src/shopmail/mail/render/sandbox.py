@@ -279,7 +279,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         # {% trans %} and _(): the sentences of converted templates, in the message's language
         self.policies["ext.i18n.trimmed"] = True
         self.install_gettext_callables(  # type: ignore[attr-defined]
-            i18n.gettext, i18n.ngettext, newstyle=True
+            i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
         )
         for name in ("lipsum", "namespace"):
             self.globals.pop(name, None)

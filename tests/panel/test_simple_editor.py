@@ -83,6 +83,15 @@ def test_save_stores_what_was_typed_and_a_template_the_full_editor_accepts(staff
     assert f"version {version.pk}" in full and "{% set extra_top %}" in full
 
 
+def test_only_link_variables_and_safe_addresses_become_links():
+    html = extra.to_html(
+        "[a]({{ customer.first_name }}) [b](javascript:alert(1)) [c]({{ shipment.tracking_url }})"
+    )
+    assert html.count("<a ") == 1
+    assert '<a href="{{ shipment.tracking_url }}" target="_blank">c</a>' in html
+    assert "[a]({{ customer.first_name }})" in html and "[b](javascript:alert(1))" in html
+
+
 def test_no_extra_text_keeps_the_standard_template_exactly():
     standard = rendering.default_source("order_confirmed", "nb")
     assert extra.compose(standard, "", "", "bottom") == standard

@@ -1,7 +1,7 @@
 """The simple editor's "extra text": a small safe subset of Markdown turned into template code.
 
 What an owner may write: paragraphs (a blank line between them), ``**bold**``, ``*italic*``,
-``[a link](https://...)`` (``http(s)://`` or ``mailto:``, or a variable such as
+``[a link](https://...)`` (``http(s)://`` or ``mailto:``, or a link variable such as
 ``{{ order_url }}``), lists (lines starting with ``- ``) and variables (``{{ order.number }}``).
 Everything else is text: ``<`` is escaped in the HTML part, and every ``{`` that does not open
 a variable is printed as a literal, so the text can never become template code. The result is a
@@ -29,6 +29,10 @@ _INLINE = re.compile(
     r"|\*(?P<italic>[^*\n]+?)\*"
     r"|\[(?P<label>[^\]\n]+)\]\((?P<url>\{\{\s*" + _NAME + r"\s*\}\}|[^()\s]+)\)"
 )
+# a variable may be a link's address when it is one of the links the context offers (order_url,
+# shipment.tracking_url, backorder_choice_urls.one_shipment, ...): those are only ever http(s)
+# or mailto; any other variable (a customer's name) is not an address
+_URL_VARIABLE = re.compile(r"urls?(?:\.|$)")
 _SAFE_URL = re.compile(r"(?:https?://|mailto:)[^\s\"'<>{}\\]+\Z", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*[-*]\s+")
 # the standard templates extend one of the layouts that have the extra_top / extra_bottom slots
@@ -61,12 +65,13 @@ def inline(text: str, html: bool) -> str:
             out.append(f"<em>{inner}</em>" if html else inner)
         else:
             url, label = match.group("url"), inline(match.group("label"), html)
-            if VARIABLE.fullmatch(url):
-                href = _variable(VARIABLE.fullmatch(url))  # type: ignore[arg-type]
+            variable = VARIABLE.fullmatch(url)
+            if variable and _URL_VARIABLE.search(variable.group(1)):  # links only: http(s)/mailto
+                href = _variable(variable)
             elif _SAFE_URL.match(url):
                 href = _literal(url, html)
             else:  # not a link we send: kept as the text it is
-                out.append(_literal(match.group(0), html))
+                out.append(f"[{label}]({inline(url, html)})")
                 continue
             out.append(f'<a href="{href}" target="_blank">{label}</a>' if html else f"{label} ({href})")
     out.append(_literal(text[at:], html))

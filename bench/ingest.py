@@ -1,7 +1,7 @@
 """API ingest throughput against the floor of the web stack (issue 26, 1).
 
     .venv/bin/python bench/ingest.py [--orders 400] [--clients 1,8] [--rounds 1]
-                                     [--postgres [URL]] [--profile FILE]
+                                     [--postgres [URL]] [--profile FILE] [--baseline-src DIR]
 
 Two servers run side by side on the same data dir / database, both waitress with the settings of
 ``shopmail serve`` (8 threads, the same limits; SQLite in WAL with synchronous=FULL):
@@ -17,7 +17,9 @@ Each lane runs with every client count of ``--clients``; lanes are interleaved w
 Printed per lane: orders/s (wall), the serving process's CPU ms per order (/proc/<pid>/stat, all
 its threads), the load average before and after, and I1/I0. ``--profile FILE``: afterwards one more
 I1 lane with 1 client against the same app wrapped in cProfile (request handling only), whose
-top lines are printed and written to FILE.
+top lines are printed and written to FILE. ``--baseline-src DIR`` (a ``src`` directory of another
+commit, e.g. from ``git archive``): a third server runs that code (PYTHONPATH) on the same database,
+and lanes B1-B3 repeat I1-I3 against it, interleaved, for before/after figures from one run.
 """
 
 from __future__ import annotations
@@ -278,11 +280,22 @@ def run(args: argparse.Namespace, server_url: str) -> None:
             env, work / "serve.log", "/healthz?live=1",
         )  # fmt: skip
         servers = [floor, shop]
+        base = None
+        if args.baseline_src:
+            base_env = {**env, "PYTHONPATH": args.baseline_src}
+            base = Server(
+                [python, "-m", "shopmail.cli", "serve", "--no-worker", "--host", "127.0.0.1"],
+                base_env, work / "baseline.log", "/healthz?live=1",
+            )  # fmt: skip
+            servers.append(base)
         kind = "PostgreSQL" if database else "SQLite (WAL, synchronous=FULL)"
         print(f"database: {kind}; {args.orders} orders per lane; load average {loadavg()}", flush=True)
         warm = order_bodies(900_000, 20)  # imports, compiled templates, caches: not in the figures
         drive(floor, [(f"/floor/orders/{o['id']}", json.dumps(o).encode()) for o in warm], 1, key)
         drive(shop, [(f"/api/v1/orders/{o['id']}", json.dumps(o).encode()) for o in warm], 1, key)
+        if base is not None:
+            warm = order_bodies(920_000, 20)
+            drive(base, [(f"/api/v1/orders/{o['id']}", json.dumps(o).encode()) for o in warm], 1, key)
         results: dict[tuple[str, int], list[dict[str, Any]]] = {}
         next_id = itertools.count(1_000_000, args.orders)
         for round_no in range(args.rounds):
@@ -308,6 +321,18 @@ def run(args: argparse.Namespace, server_url: str) -> None:
                         [(f"/api/v1/orders/{o['id']}", json.dumps(changed(o)).encode()) for o in orders],
                     ),
                 }
+                if base is not None:  # the same lanes on other order ids, against the baseline code
+                    others = order_bodies(first + 5_000_000, args.orders)
+                    lanes["B1"] = (
+                        base,
+                        [(f"/api/v1/orders/{o['id']}", json.dumps(o).encode()) for o in others],
+                    )
+                    lanes["B2"] = (base, lanes["B1"][1])
+                    lanes["B3"] = (
+                        base,
+                        [(f"/api/v1/orders/{o['id']}", json.dumps(changed(o)).encode()) for o in others],
+                    )
+                    lanes = {k: lanes[k] for k in ("I0", "B1", "I1", "B2", "I2", "B3", "I3")}
                 for lane, (server, requests) in lanes.items():
                     r = drive(server, requests, clients, key)
                     results.setdefault((lane, clients), []).append(r)
@@ -321,8 +346,10 @@ def run(args: argparse.Namespace, server_url: str) -> None:
         print("lane clients  orders/s  CPU ms/order  cores  of I0")
         for clients in args.clients:
             floor_rate = statistics.median(r["orders_per_s"] for r in results[("I0", clients)])
-            for lane in ("I0", "I1", "I2", "I3"):
-                runs = results[(lane, clients)]
+            for lane in ("I0", "I1", "I2", "I3", "B1", "B2", "B3"):
+                runs = results.get((lane, clients))
+                if not runs:
+                    continue
                 rate = statistics.median(r["orders_per_s"] for r in runs)
                 cpu = statistics.median(r["cpu_ms_per_order"] for r in runs)
                 cores = statistics.median(r["cores"] for r in runs)
@@ -342,6 +369,13 @@ def run(args: argparse.Namespace, server_url: str) -> None:
                     else ""
                 )
             )
+            if base is not None:
+                b1 = statistics.median(r["orders_per_s"] for r in results[("B1", clients)])
+                bcpu = statistics.median(r["cpu_ms_per_order"] for r in results[("B1", clients)])
+                print(
+                    f"  against the baseline code ({clients} client(s)): I1/B1 {i1 / b1:.2f}x orders/s, "
+                    f"CPU per new order {cpu:.2f} vs {bcpu:.2f} ms ({100 * (cpu - bcpu) / bcpu:+.0f} %)"
+                )
         print(f"load average at the end: {loadavg()}")
         if args.profile:
             shop.stop()
@@ -375,6 +409,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=400, help="orders per lane and client count")
     parser.add_argument("--clients", default="1,8", help="client counts, comma-separated (default 1,8)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of interleaved lanes (medians)")
+    parser.add_argument("--baseline-src", default="", metavar="DIR", help="lanes B1-B3: this src's code")
     parser.add_argument("--profile", default="", metavar="FILE", help="profile one more I1 lane into FILE")
     _pg.add_argument(parser)
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -387,6 +422,8 @@ def main() -> None:
     args.clients = [int(c) for c in args.clients.split(",")]
     if args.profile:
         args.profile = str(Path(args.profile).resolve())
+    if args.baseline_src:
+        args.baseline_src = str(Path(args.baseline_src).resolve())
     with _pg.server(args.postgres) as server_url:
         run(args, server_url)
 

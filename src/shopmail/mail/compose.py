@@ -7,7 +7,7 @@ Message-ID and Date) is stored on the payload, so a retry sends the very same by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +40,25 @@ def register(notification: str, composer: Composer) -> None:
     _COMPOSERS[notification] = composer
 
 
-def _product_instructions(order: dict[str, Any]) -> dict[str, str]:
-    """{sku: a product's download_instructions} for the order's lines (SPEC 3: a product's
-    instructions apply to every order line of that SKU)."""
-    skus = {
+# Keys of the per-batch ``sources`` dict besides (notification, language) -> template: what one
+# compose batch (one ingest run, one worker batch) looks up once instead of once per message.
+_PRODUCTS = "products"  # (SKUs looked up, {sku: download_instructions} of those that have some)
+_STAMP = "stamp"  # the template versions' stamp (templates.stamp), read once per batch
+
+Sources = dict[Any, Any]
+
+
+def _order_skus(order: Any) -> set[str]:
+    if not isinstance(order, dict):
+        return set()
+    return {
         str(line.get("sku"))
         for line in order.get("lines") or ()
         if isinstance(line, dict) and line.get("sku")
     }
-    if not skus:
-        return {}
+
+
+def _lookup_instructions(skus: set[str]) -> dict[str, str]:
     return dict(
         Product.objects.filter(sku__in=skus)
         .exclude(download_instructions="")
@@ -57,7 +66,36 @@ def _product_instructions(order: dict[str, Any]) -> dict[str, str]:
     )
 
 
-def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
+def prefetch(payloads: Sequence[Payload], sources: Sources) -> None:
+    """One product query for the SKUs of every order in the batch (instead of one per message)."""
+    skus: set[str] = set()
+    for payload in payloads:
+        skus |= _order_skus(payload.context.get("order"))
+    _known_instructions(skus, sources)
+
+
+def _known_instructions(skus: set[str], sources: Sources) -> dict[str, str]:
+    looked_up, found = sources.get(_PRODUCTS) or (frozenset(), {})
+    missing = skus - looked_up
+    if missing:
+        found = {**found, **_lookup_instructions(missing)}
+        sources[_PRODUCTS] = (looked_up | missing, found)
+    return found  # type: ignore[no-any-return]
+
+
+def _product_instructions(order: dict[str, Any], sources: Sources | None = None) -> dict[str, str]:
+    """{sku: a product's download_instructions} for the order's lines (SPEC 3: a product's
+    instructions apply to every order line of that SKU); with ``sources``, looked up once per batch."""
+    skus = _order_skus(order)
+    if not skus:
+        return {}
+    if sources is None:
+        return _lookup_instructions(skus)
+    found = _known_instructions(skus, sources)
+    return {sku: found[sku] for sku in skus if sku in found}
+
+
+def _extras(notification: str, context: dict[str, Any], sources: Sources | None = None) -> dict[str, Any]:
     extras: dict[str, Any] = dict(context.get("extras") or {})
     order_id = context.get("order_id")
     if notification == "order_backorder_choice" and order_id:
@@ -68,7 +106,7 @@ def _extras(notification: str, context: dict[str, Any]) -> dict[str, Any]:
         }
     order = context.get("order")
     if isinstance(order, dict) and "download_instructions" not in extras:
-        extras["download_instructions"] = _product_instructions(order)
+        extras["download_instructions"] = _product_instructions(order, sources)
     event = context.get("event")
     if event is not None:
         extras.setdefault("message", event)
@@ -84,7 +122,7 @@ def render_message(
     payload: Payload,
     settings: StoreSettings,
     source: rendering.TemplateSource | None = None,
-    sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
+    sources: Sources | None = None,
 ) -> tuple[rendering.Rendered, str]:
     context = payload.context
     order = context.get("order")
@@ -96,10 +134,13 @@ def render_message(
         key = (message.notification, language)
         if sources is not None and key in sources:  # one lookup per template and batch
             source, version = sources[key]
+        elif sources is not None:  # the versions' stamp is read once per batch, too
+            if _STAMP not in sources:
+                sources[_STAMP] = templates.stamp()
+            source, version = templates.current(*key, stamp=sources[_STAMP])
+            sources[key] = (source, version)
         else:
             source, version = templates.current(*key)
-            if sources is not None:
-                sources[key] = (source, version)
     built = rendering.build_context(
         message.notification,
         language=language,
@@ -110,7 +151,7 @@ def render_message(
         shipment_id=context.get("shipment_id"),
         custom_message=context.get("custom_message") or "",
         order_url=links.order_url(order_id) if order_id else "",
-        extras=_extras(message.notification, context),
+        extras=_extras(message.notification, context, sources),
     )
     return rendering.render(message.notification, language, built, source), version
 
@@ -119,7 +160,7 @@ def compose(
     message: Message,
     payload: Payload,
     settings: StoreSettings,
-    sources: dict[tuple[str, str], tuple[rendering.TemplateSource, str]] | None = None,
+    sources: Sources | None = None,
 ) -> Composed:
     """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
     composer = _COMPOSERS.get(message.notification)

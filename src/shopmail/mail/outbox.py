@@ -120,7 +120,10 @@ def compose_now(messages: Sequence[Message], payloads: Sequence[Payload], settin
     """
     from shopmail.mail import compose  # the renderer imports the store; imported late
 
-    sources: dict[Any, Any] = {}
+    sources: dict[Any, Any] = {}  # templates, their stamp and product instructions: once per batch
+    compose.prefetch(
+        [p for m, p in zip(messages, payloads, strict=True) if m.priority == Priority.ORDER], sources
+    )
     composed = 0
     for message, payload in zip(messages, payloads, strict=True):
         if message.priority != Priority.ORDER:

@@ -34,9 +34,17 @@ def _stamp() -> Any:
         return (connection.alias, *cursor.fetchone())
 
 
-def current(notification: str, language: str) -> tuple[rendering.TemplateSource, str]:
-    """The live source for a notification and language, and a version label for the message log."""
-    key, stamp = (notification, language), _stamp()
+def stamp() -> Any:
+    """The versions table's stamp: a batch that reads it once passes it to ``current``."""
+    return _stamp()
+
+
+def current(notification: str, language: str, stamp: Any = None) -> tuple[rendering.TemplateSource, str]:
+    """The live source for a notification and language, and a version label for the message log.
+    ``stamp``: one read by the caller's batch (``stamp()``); else read here."""
+    key = (notification, language)
+    if stamp is None:
+        stamp = _stamp()
     with _lock:
         found = _found.get(key)
     if found is not None and found[0] == stamp:

@@ -113,3 +113,18 @@ def test_saved_extra_text_is_in_the_next_mail(staff, placed, smtp_store, smtp_se
     mails = {m.rcpt_tos[0]: m.message for m in smtp_server.wait_for(2)}
     mail = mails["customer556@example.com"]
     assert "Vi planter et tre for hver ordre." in mail.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("position", extra.POSITIONS)
+def test_every_notification_takes_extra_text_in_both_parts(position):
+    from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
+
+    for key in NOTIFICATIONS:
+        for language in LANGUAGES:
+            standard = rendering.default_source(key, language)
+            source = extra.compose(standard, "", "Extra **words** for {{ company_name }}.", position)
+            assert rendering.validate(key, source, language) == [], (key, language)
+            context = rendering.sample_context(key, language)
+            rendered = rendering.render(key, language, context, source)
+            assert "Extra <strong>words</strong> for Fjord &amp; Fell." in rendered.html, (key, language)
+            assert "Extra words for Fjord & Fell." in rendered.text, (key, language)

@@ -106,6 +106,37 @@ def test_ingest_killed_midway_leaves_nothing_half_written(server, api_key):
     }
 
 
+def freeze_outside_a_write(process, tries: int = 50) -> None:
+    """SIGSTOP ``process`` at a moment it holds no SQLite write lock.
+
+    Frozen inside the short transaction that records a chunk's outcomes, it would keep every
+    other SQLite writer out until it resumes (one writer per database: nothing a second worker
+    can do, and not the case this test is about); on PostgreSQL it only holds that chunk's rows.
+    """
+    import signal
+    import sqlite3
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        process.send_signal(signal.SIGSTOP)
+        return
+    for _ in range(tries):
+        process.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=0.2, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:  # frozen mid-write: let it finish, try again
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            probe.close()
+    raise AssertionError("the worker never left its write transaction")
+
+
 def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server):
     import signal
     import time
@@ -127,7 +158,7 @@ def test_worker_frozen_past_its_claim_then_resumed(api, smtp_store, smtp_server)
         deadline = time.monotonic() + 10
         while Message.objects.filter(status=Status.SENDING).count() < 128 and time.monotonic() < deadline:
             time.sleep(0.01)
-        frozen.send_signal(signal.SIGSTOP)
+        freeze_outside_a_write(frozen)
         time.sleep(1.5)  # its claim expires while it is frozen
         drain()  # another worker takes the batch over
         assert Message.objects.exclude(status=Status.SENT).count() == 0

@@ -137,7 +137,7 @@ def test_a_full_sqlite_database_answers_503_and_delivery_resumes_when_space_retu
     worker = start_worker()
     # the worker meets the full database (composing the messages stores their bytes); it must
     # back off and carry on instead of dying (issue 18: 170 messages stuck until a restart)
-    assert wait_until(lambda: "full" in worker.last_error, 20)
+    assert wait_until(lambda: "full" in worker.last_error, 60)
 
     orders = [order(f"G{i}", status="processing") for i in range(200)]
     web.defaults.update(api.headers)

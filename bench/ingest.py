@@ -190,6 +190,7 @@ class Server:
             except OSError:
                 pass
             if time.time() > deadline or self.process.poll() is not None:
+                self.process.kill()  # not left running behind the bench
                 raise SystemExit(f"server did not come up; see {log}")
             time.sleep(0.2)
 

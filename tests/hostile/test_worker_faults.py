@@ -111,6 +111,10 @@ def full_database():
 
     class Full:
         def fill(self) -> None:
+            # Pages freed by earlier tests (the file is reused, emptied between tests) would let
+            # writes go on without growing the file: VACUUM drops them, so "full" means full.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM")
             connection_created.connect(limit)
             for conn in connections.all():
                 conn.close()  # every thread's next connection gets the limit

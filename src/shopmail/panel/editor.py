@@ -95,6 +95,29 @@ def template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def page_context(
+    spec: Notification, notification: str, language: str, problems: Any, key: str
+) -> dict[str, Any]:
+    """What both editors' pages show around the text: the notification, the languages, recent
+    orders to preview with, and the problems grouped by ``key`` ("part" or "field")."""
+    grouped: dict[str, list[str]] = {}
+    for problem in problems or ():
+        grouped.setdefault(problem[key], []).append(problem["msg"])
+    return {
+        "spec": spec,
+        "notification": notification,
+        "language": language,
+        "language_name": LANGUAGE_NAMES.get(language, language),
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
+        "recent_orders": (
+            list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
+            if spec.about_order
+            else []
+        ),
+        "grouped_problems": grouped,
+    }
+
+
 def _editor(
     request: HttpRequest,
     notification: str,
@@ -108,29 +131,16 @@ def _editor(
     if source is None:
         source = rendering.TemplateSource(current["subject"], current["text"], current["html"])
     versions = list(TemplateVersion.objects.filter(notification=notification, language=language)[:30])
-    recent_orders = (
-        list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
-        if spec.about_order
-        else []
-    )
     if "preview" not in context and not context.get("problems"):
         shown = render_preview(notification, language, source, context.get("order_id", ""))
         context["preview"] = shown if shown["ok"] else None
-    errors_by_part: dict[str, list[str]] = {}
-    for problem in context.get("problems") or ():
-        errors_by_part.setdefault(problem["part"], []).append(problem["msg"])
+    shared = page_context(spec, notification, language, context.get("problems"), "part")
+    context.update(shared, errors_by_part=shared.pop("grouped_problems"))
     context.update(
-        spec=spec,
-        notification=notification,
-        language=language,
-        language_name=LANGUAGE_NAMES.get(language, language),
-        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
         current=current,
         source=source,
         versions=versions,
         live_version=versions[0] if versions and not versions[0].restored_default else None,
-        recent_orders=recent_orders,
-        errors_by_part=errors_by_part,
         preview_url=reverse("panel:template_preview", args=[notification, language]),
         order_id=context.get("order_id", ""),
     )

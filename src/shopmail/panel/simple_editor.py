@@ -12,13 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from shopmail.mail import simple_editing, templates
+from shopmail.mail import simple_editing
 from shopmail.mail.simple_editing import SimpleDraft
 from shopmail.panel.access import staff_required
-from shopmail.panel.editor import _spec, render_preview
-from shopmail.panel.forms import LANGUAGE_NAMES
+from shopmail.panel.editor import _spec, page_context, render_preview
 from shopmail.panel.names import notification_name
-from shopmail.store.models import Order, StoreSettings
+from shopmail.store.models import StoreSettings
 
 FIELD_NAMES = {"subject": "Subject", "extra_text": "Extra text", "position": "Place", "order": "Order"}
 
@@ -66,26 +65,14 @@ def _page(
     if "preview" not in context and not context.get("problems"):
         shown = preview(notification, language, draft, order_id)
         context["preview"] = shown if shown["ok"] else None
-    errors: dict[str, list[str]] = {}
-    for problem in context.get("problems") or ():
-        errors.setdefault(problem["field"], []).append(problem["msg"])
+    shared = page_context(spec, notification, language, context.get("problems"), "field")
+    context.update(shared, errors=shared.pop("grouped_problems"))
     context.update(
-        spec=spec,
-        notification=notification,
-        language=language,
-        language_name=LANGUAGE_NAMES.get(language, language),
-        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
         draft=draft,
         live_version=live_version,
         replaces_own=live_version is not None and not live_version.simple,
         variables=simple_editing.insertable_variables(notification, language, store=store),
         standard_subject=simple_editing.standard_subject(notification, language, store=store),
-        recent_orders=(
-            list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
-            if spec.about_order
-            else []
-        ),
-        errors=errors,
         order_id=order_id,
         preview_url=reverse("panel:template_simple_preview", args=[notification, language]),
         title=notification_name(notification),

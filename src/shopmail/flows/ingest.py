@@ -63,6 +63,7 @@ class Item:
     raw: Any
     hash: str
     data: dict[str, Any] | None = None  # validated JSON form; None while unchanged
+    maybe_nul: bool = False  # its JSON bytes, read for the hash, hold a \u0000 escape
 
 
 @dataclass
@@ -110,18 +111,18 @@ def _validate(
     except ValidationError as exc:
         return pydantic_errors(exc, prefix)
     item.data = model.model_dump(mode="json")
-    # the bytes test first, the walk only when it may be there (fields refuse it with their own
-    # error above; this catches free JSON, keys included)
-    if _NUL in orjson.dumps(item.data) and _has_nul(item.data):
+    # the bytes were looked at for the hash; the walk only when they may hold one (fields refuse
+    # it with their own error above; this catches free JSON, keys included)
+    if item.maybe_nul and _has_nul(item.data):
         item.data = None
         return [{"loc": [*prefix], "msg": "contains a NUL character (\\u0000), which cannot be stored"}]
     return []
 
 
-def _hash_of(raw: Any) -> str:
-    if isinstance(raw, RawLine):
-        return hashlib.blake2b(raw.data, digest_size=16).hexdigest()
-    return content_hash(raw)
+def _hash_of(raw: Any) -> tuple[str, bool]:
+    """The snapshot's content hash, and whether its JSON may hold U+0000 (from the same bytes)."""
+    data = raw.data if isinstance(raw, RawLine) else orjson.dumps(raw)
+    return hashlib.blake2b(data, digest_size=16).hexdigest(), _NUL in data
 
 
 _NUL = b"\\u0000"  # how JSON writes U+0000, which PostgreSQL cannot store in text or jsonb
@@ -178,16 +179,16 @@ def _collect(
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for chunk in _chunks(enumerate(raws), _CHUNK):
-        hashes = [_hash_of(raw) for _, raw in chunk]
-        known = _known_order_hashes(hashes) if kind == "orders" else set()
-        for (index, raw), digest in zip(chunk, hashes, strict=True):
+        hashed = [_hash_of(raw) for _, raw in chunk]
+        known = _known_order_hashes([digest for digest, _ in hashed]) if kind == "orders" else set()
+        for (index, raw), (digest, maybe_nul) in zip(chunk, hashed, strict=True):
             counts.seen += 1
             if digest in known:
                 counts.unchanged += 1
                 continue
             obj, item_errors = _parse(kind, index, raw)
             key = ident(obj.get(key_field)) if isinstance(obj, dict) else None
-            item = Item(kind, index, key if isinstance(key, str) else "", obj, digest)
+            item = Item(kind, index, key if isinstance(key, str) else "", obj, digest, maybe_nul=maybe_nul)
             if not item_errors and item.key in seen:
                 item_errors = [{"loc": [kind, index, key_field], "msg": "appears more than once in this run"}]
             if not item_errors:

@@ -162,12 +162,23 @@ def compose(
     settings: StoreSettings,
     sources: Sources | None = None,
 ) -> Composed:
-    """Render and build the message. Raises ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
+    """Render, build and sign the message (DKIM, once, whichever composer made it). Raises
+    ``rendering.TemplateRenderError`` or ``mime.HeaderError``."""
     composer = _COMPOSERS.get(message.notification)
-    if composer is not None:
-        composed = composer(message, payload, settings)
-        if composed is not None:
-            return dataclasses.replace(composed, raw=signing.sign(composed.raw, settings))
+    composed = composer(message, payload, settings) if composer is not None else None
+    if composed is None:
+        composed = compose_standard(message, payload, settings, sources)
+    return dataclasses.replace(composed, raw=signing.sign(composed.raw, settings))
+
+
+def compose_standard(
+    message: Message,
+    payload: Payload,
+    settings: StoreSettings,
+    sources: Sources | None = None,
+) -> Composed:
+    """The standard way, unsigned: the notification's template rendered for this message. A
+    registered composer that falls back to it returns this; ``compose`` signs the result."""
     rendered, version = render_message(message, payload, settings, sources=sources)
     customer = payload.context.get("customer") or (payload.context.get("order") or {}).get("customer") or {}
     to_name = (
@@ -192,4 +203,4 @@ def compose(
             *map(tuple, payload.context.get("headers") or ()),
         ],
     )
-    return Composed(rendered.subject, rendered.text, rendered.html, signing.sign(raw, settings), version)
+    return Composed(rendered.subject, rendered.text, rendered.html, raw, version)

@@ -405,7 +405,7 @@ def _full(
     copy = Payload(
         message_id=message.pk, language=payload.language, context=context, reply_to=payload.reply_to
     )
-    return compose_mod.compose(message, copy, settings)
+    return compose_mod.compose_standard(message, copy, settings)
 
 
 def compose(message: Message, payload: Payload, settings: StoreSettings) -> compose_mod.Composed:

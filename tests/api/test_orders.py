@@ -102,6 +102,18 @@ def test_order_before_notify_since_is_stored_but_silent(api, store):
     assert [m["notification"] for m in later["messages"]] == ["order_updated"]
 
 
+def test_order_placed_in_the_second_the_store_was_set_up_is_notified(api, store):
+    # Shops send whole seconds; a store set up at 10:00:00.7 took an order stamped 10:00:00 for an old one.
+    StoreSettings.objects.all().delete()
+    fresh = StoreSettings.load()
+    assert fresh.notify_since.microsecond == 0
+    stamp = fresh.notify_since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = api.put(
+        "/orders/10024", order("10024", status="processing", created_at=stamp, updated_at=stamp)
+    )
+    assert [m["notification"] for m in response.json()["messages"]] == ["order_confirmed"]
+
+
 def test_invalid_order_is_422_naming_every_field_and_changes_nothing(api):
     bad = order()
     bad["customer"]["email"] = "a@x.com, evil@y.com"

@@ -19,6 +19,12 @@ def _default_transport() -> dict[str, Any]:
     return {"kind": "capture"}
 
 
+def whole_second_now() -> dt.datetime:
+    """Now, to the whole second: shops send times in seconds, so an order placed in the very second the
+    store was set up is not taken for one from before ``notify_since``."""
+    return timezone.now().replace(microsecond=0)
+
+
 class StoreSettings(models.Model):
     """The one row of store-wide settings (SPEC section 2, ``/api/v1/settings``)."""
 
@@ -30,7 +36,7 @@ class StoreSettings(models.Model):
     reply_to = models.EmailField(max_length=254, blank=True, default="")
     default_language = models.CharField(max_length=8, default="en")
     brand_color = models.CharField(max_length=7, default="#1f6feb")
-    notify_since = models.DateTimeField(default=timezone.now)
+    notify_since = models.DateTimeField(default=whole_second_now)
     allow_backorder_choice = models.BooleanField(default=True)
     notifications = models.JSONField(default=dict, blank=True)
     rules = models.JSONField(default=dict, blank=True)

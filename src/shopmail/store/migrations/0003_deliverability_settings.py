@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0002_feedevent'),
+        ("store", "0002_feedevent"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='storesettings',
-            name='bounces',
+            model_name="storesettings",
+            name="bounces",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='storesettings',
-            name='dkim',
+            model_name="storesettings",
+            name="dkim",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

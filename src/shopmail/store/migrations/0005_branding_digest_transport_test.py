@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0004_status_meanings'),
+        ("store", "0004_status_meanings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='storesettings',
-            name='branding',
+            model_name="storesettings",
+            name="branding",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='storesettings',
-            name='transport_test',
+            model_name="storesettings",
+            name="transport_test",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='storesettings',
-            name='update_digest_minutes',
+            model_name="storesettings",
+            name="update_digest_minutes",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

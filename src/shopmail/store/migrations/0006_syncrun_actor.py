@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0005_branding_digest_transport_test'),
+        ("store", "0005_branding_digest_transport_test"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='syncrun',
-            name='actor',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="syncrun",
+            name="actor",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
     ]

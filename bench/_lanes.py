@@ -343,8 +343,9 @@ def cmd_setup_shopmail(args: dict[str, Any]) -> None:
                 }
             )
         )
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if connection.vendor == "sqlite":  # the data dir is copied per run: everything in the main file
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
 
 

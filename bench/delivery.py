@@ -89,7 +89,7 @@ LANES_PY = HERE / "_lanes.py"
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ALL_LANES = ["L0", "L0s", "L2", "L2n", "L3po", "L3mailer", "L4", "L4x2", "L4t"]
+ALL_LANES = ["L0", "L0s", "L2", "L2n", "L3po", "L3mailer", "L4", "L4x2", "L4t", "L4alt"]
 DEFAULT_LANES = "L0,L0s,L2,L3po,L3mailer,L4,L4x2"
 
 
@@ -544,6 +544,8 @@ class Bench:
         )  # fmt: skip
         name = data.name.replace("-", "_")
         env = {**self.database_env(self.run_database(name)), "SHOPMAIL_DATA_DIR": str(data)}
+        if lane == "L4alt":  # another tree's src first on the path (its dependencies are this venv's)
+            env["PYTHONPATH"] = os.pathsep.join([self.args.alt_src, env.get("PYTHONPATH", "")])
         result = self.measure(lane, [argv] * processes, env)
         if not self.args.keep:
             shutil.rmtree(data, ignore_errors=True)
@@ -591,6 +593,7 @@ WHAT = {
     "L4": "shopmail worker --once --concurrency {c}",
     "L4x2": "shopmail: 2 x worker --once --concurrency {c}",
     "L4t": "shopmail SMTP transport alone, {c} connections",
+    "L4alt": "L4 with the code of --alt-src (an A/B in one run)",
 }
 
 
@@ -677,6 +680,9 @@ def report(bench: Bench, results: dict[str, list[Run]]) -> dict[str, Any]:
         print(
             f"L4/{name:<6}= {l4 / value:6.2f}x   (target >= 8x)     {'PASS' if l4 / value >= 8 else 'FAIL'}"
         )
+    if "L4alt" in results and "L4" in results:
+        alt = median_rate(results["L4alt"])
+        print(f"L4/L4alt = {l4 / alt:6.3f}   (this tree against --alt-src {bench.args.alt_src}, same run)")
     if "L4x2" in results:
         parts = [f"{best_l4 / l0:.1%} of L0"] if "L0" in results else []
         parts += [f"{best_l4 / v:.2f}x {k}" for k, v in l3s.items()]
@@ -1036,6 +1042,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/shopmail-bench-delivery")
     parser.add_argument("--venv", default="/tmp/shopmail-bench-venv")
     parser.add_argument("--keep", action="store_true", help="keep every run's data dir and database")
+    parser.add_argument("--alt-src", default="", help="lane L4alt: L4 run with this src tree's code")
     _pg.add_argument(parser)
     args = parser.parse_args()
     args.n += args.n % 2
@@ -1043,6 +1050,8 @@ def main() -> None:
     unknown = set(args.lanes) - set(ALL_LANES)
     if unknown:
         parser.error(f"unknown lane(s) {sorted(unknown)}; choose from {ALL_LANES}")
+    if "L4alt" in args.lanes and not args.alt_src:
+        parser.error("lane L4alt needs --alt-src DIR (another tree's src directory)")
 
     ensure_postfix_tools()
     with _pg.server(args.postgres) as server_url:

@@ -85,7 +85,10 @@ def _ingest_once(
     result = RunResult(dry_run=dry_run)
     errors: list[dict[str, Any]] = []
     collected: dict[str, list[Item]] = {}
-    context = {"time_zone": StoreSettings.load().zone()}  # zone-less times are read in it (SPEC 2)
+    # read once per run, before the transaction: the time zone for validation (zone-less times
+    # are read in it, SPEC 2), then switches, meanings and addresses for the plan and the e-mails
+    settings = StoreSettings.load()
+    context = {"time_zone": settings.zone()}
     for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
         collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
         errors.extend(kind_errors)
@@ -93,7 +96,6 @@ def _ingest_once(
         raise Rejected(errors)
     now = timezone.now()
     with transaction.atomic():
-        settings = StoreSettings.load()
         run = SyncRun.objects.create(source=source, dry_run=dry_run, silent=silent, started_at=now)
         result.run_id = run.pk
         planner = Planner(settings, run, result, now)

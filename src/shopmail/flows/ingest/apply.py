@@ -9,7 +9,7 @@ history rows linked to them, and brings the back-order lines up to date.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.db import connection
 from django.utils import timezone
@@ -28,8 +28,9 @@ from shopmail.store.models import BackorderLine, Order, OrderEvent
 _ORDER_COLUMNS = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
 
 
-def apply_orders(items: list[Item], planner: Planner, silent: bool) -> list[Order]:
-    """New and changed orders, written and planned; returns them (stale ones left out)."""
+def apply_orders(items: list[Item], planner: Planner, silent: bool) -> tuple[list[Order], list[Order]]:
+    """New and changed orders, written and planned; returns them (stale ones left out), and
+    the new ones among them."""
     result, settings = planner.result, planner.settings
     existing = fetch(Order, "external_id", (item.key for item in items), lock=True)
     detected = [
@@ -81,7 +82,7 @@ def apply_orders(items: list[Item], planner: Planner, silent: bool) -> list[Orde
     for order in updated:
         order.stored_at = now
     fast_update(updated, [*_ORDER_COLUMNS, "notify_state", "stored_at"])
-    return [order for order, _, _, _ in plans]
+    return [order for order, _, _, _ in plans], new_orders
 
 
 def apply_restocks(restocked: dict[str, str], planner: Planner, silent: bool) -> list[Order]:
@@ -108,9 +109,9 @@ def apply_restocks(restocked: dict[str, str], planner: Planner, silent: bool) ->
     return touched
 
 
-def write(planner: Planner, orders: Sequence[Order]) -> None:
+def write(planner: Planner, orders: Sequence[Order], created: Collection[Order] = ()) -> None:
     """Queue the planned e-mails, store the history rows (linked to their e-mails) and the
-    back-order lines of ``orders``."""
+    back-order lines of ``orders`` (``created``: those of them this run inserted)."""
     messages = outbox.queue(planner.drafts, planner.settings)
     by_order_notification: dict[tuple[int, str], Message] = {}
     for message, draft in zip(messages, planner.drafts, strict=True):
@@ -123,11 +124,12 @@ def write(planner: Planner, orders: Sequence[Order]) -> None:
         if notification:
             event.message = by_order_notification.get((event.order.pk, notification))
     OrderEvent.objects.bulk_create([event for event, _ in planner.events], batch_size=CHUNK)
-    _sync_backorder_lines(orders)
+    _sync_backorder_lines(orders, created)
 
 
-def _sync_backorder_lines(orders: Sequence[Order]) -> None:
-    ids = [order.pk for order in orders]
+def _sync_backorder_lines(orders: Sequence[Order], created: Collection[Order]) -> None:
+    new = {order.pk for order in created}
+    ids = [order.pk for order in orders if order.pk not in new]  # a new order has no lines yet
     for start in range(0, len(ids), CHUNK):
         BackorderLine.objects.filter(order_id__in=ids[start : start + CHUNK]).delete()
     BackorderLine.objects.bulk_create(

@@ -96,21 +96,22 @@ def _ingest_once(
         raise Rejected(errors)
     now = timezone.now()
     with transaction.atomic():
-        run = SyncRun.objects.create(source=source, dry_run=dry_run, silent=silent, started_at=now)
-        result.run_id = run.pk
+        # the run's row is written once, with its summary, before the history rows that point to it
+        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
         planner = Planner(settings, run, result, now)
         customer_items = collected["customers"]
         upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
         customer_counts = result.counts["customers"]
         customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
         customer_counts.unchanged -= customer_counts.rejected
-        touched = apply_orders(collected["orders"], planner, silent)
+        touched, created = apply_orders(collected["orders"], planner, silent)
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched += apply_restocks(restocked, planner, silent)
-        write(planner, touched)
         run.summary = {k: v for k, v in result.summary().items() if k in ("counts", "rejected")}
-        run.summary["messages"] = len(result.messages)
-        run.save(update_fields=["summary"])
+        run.summary["messages"] = len(planner.drafts)  # one message per draft (outbox.queue)
+        run.save(force_insert=True)
+        result.run_id = run.pk
+        write(planner, touched, created)
         if dry_run:
             transaction.set_rollback(True)
             for message in result.messages:

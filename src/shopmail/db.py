@@ -147,3 +147,11 @@ def instances(model: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
             values.append(value)
         found.append(model.from_db(connection.alias, names, values))
     return found
+
+
+def by_pk(model: type[M], pk: Any) -> M | None:
+    """``model.objects.filter(pk=pk).first()`` by a hand-written SELECT (see ``instances``)."""
+    sql = f"SELECT {select_list(model, 't')} FROM {table(model)} t WHERE t.{column(model, 'pk')} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        return next(iter(instances(model, cursor.fetchall())), None)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from shopmail.connectors import config, pull
 from shopmail.connectors.client import PullError
@@ -56,7 +57,7 @@ def connectors_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         platform = str(request.POST.get("platform", ""))
         if platform not in pull.PLATFORMS:
-            context["error"], status = "Choose Shopify or WooCommerce.", 422
+            context["error"], status = _("Choose Shopify or WooCommerce."), 422
         else:
             try:
                 context["summary"] = pull.pull(platform).as_json()

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shopmail.core.staff import staff_required
@@ -93,9 +94,11 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            _, message = helpdesk.staff_reply(thread, form.cleaned_data["message"], user=request.user)
-            tail = " The customer is told by e-mail." if message else " No e-mail was sent (switched off)."
-            messages.success(request, "Reply sent." + tail)
+            message = helpdesk.staff_reply(thread, form.cleaned_data["message"], user=request.user)[1]
+            if message:
+                messages.success(request, _("Reply sent. The customer is told by e-mail."))
+            else:
+                messages.success(request, _("Reply sent. No e-mail was sent (switched off)."))
             return redirect("support_staff:thread", pk=thread.pk)
         status = 400
     return render(
@@ -113,5 +116,8 @@ def thread_status(request: HttpRequest, pk: int) -> HttpResponse:
     new = request.POST.get("status")
     if new in (Thread.Status.OPEN, Thread.Status.CLOSED):
         helpdesk.set_status(thread, new)
-        messages.success(request, f"The conversation is {new}.")
+        messages.success(
+            request,
+            _("The conversation is open.") if new == Thread.Status.OPEN else _("The conversation is closed."),
+        )
     return redirect("support_staff:thread", pk=thread.pk)

@@ -185,8 +185,8 @@ class MessageFilterForm(PanelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # in the store's format (issue 27), made here so a changed store setting shows at once
-        self.fields["after"] = StoreDateField(label=_("From date"), required=False, help_text=_(""))
-        self.fields["before"] = StoreDateField(label=_("To date"), required=False, help_text=_(""))
+        self.fields["after"] = StoreDateField(label=_("From date"), required=False, help_text="")
+        self.fields["before"] = StoreDateField(label=_("To date"), required=False, help_text="")
         self.fields["status"].choices = [("", _("any")), *Status.choices]  # type: ignore[attr-defined]
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
             ("", _("any")),

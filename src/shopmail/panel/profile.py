@@ -21,7 +21,10 @@ class LanguageForm(PanelForm):
         label=_("Panel language"),
         choices=language.CHOICES,
         help_text=_("The control panel speaks this language to you; other staff users choose their own."),
-        error_messages={"invalid_choice": _("Choose English, Norsk bokmål or Deutsch.")},
+        error_messages={
+            "invalid_choice": _("Choose English, Norsk bokmål or Deutsch."),
+            "required": _("Choose English, Norsk bokmål or Deutsch."),
+        },
     )
 
 
@@ -48,10 +51,6 @@ def _page(request: HttpRequest, form: LanguageForm, status: int = 200) -> HttpRe
     return render(
         request,
         "panel/profile.html",
-        {
-            "form": form,
-            "chosen": language.chosen(request.user) is not None,
-            "default": language.store_default(),
-        },
+        {"form": form, "chosen": language.chosen(request.user) is not None},
         status=status,
     )

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from shopmail.mail.deliverability.models import BounceReport
@@ -45,7 +45,7 @@ def _days(today: dt.date, days: int) -> list[dt.date]:
 
 
 def _axis_label(index: int, count: int, day: dt.date) -> str:
-    return day.strftime("%d %b") if (count - 1 - index) % 7 == 0 else ""
+    return dateformat.format(day, "d M") if (count - 1 - index) % 7 == 0 else ""
 
 
 def failures_and_bounces(today: dt.date, days: int = 30) -> Grouped:
@@ -71,7 +71,7 @@ def failures_and_bounces(today: dt.date, days: int = 30) -> Grouped:
     dates = _days(today, days)
     slots = [
         Slot(
-            row=f"{day:%a %d %b}",
+            row=dateformat.format(day, "D d M"),
             axis=_axis_label(index, days, day),
             values=(failed.get(day, 0), bounced.get(day, 0)),
         )
@@ -112,7 +112,7 @@ def queue_depth(now: dt.datetime, hours: int = 24) -> Grouped:
         local = timezone.localtime(point)
         slots.append(
             Slot(
-                row=f"{local:%a %H:%M}",
+                row=dateformat.format(local, "D H:i"),
                 axis=f"{local:%H:%M}" if (hours - 1 - index) % 6 == 0 else "",
                 values=(int(counts[f"p{index}"] or 0),),
             )
@@ -149,7 +149,7 @@ def confirmation_latency(today: dt.date, days: int = 30) -> Grouped:
         waits = sorted(by_day.get(day, []))
         slots.append(
             Slot(
-                row=f"{day:%a %d %b}",
+                row=dateformat.format(day, "D d M"),
                 axis=_axis_label(index, days, day),
                 values=(percentile(waits, 50), percentile(waits, 95)) if waits else (0, 0),
                 count=len(waits),

@@ -9,6 +9,7 @@ from django import template
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import pgettext_lazy
 
 from shopmail.panel.names import notification_name
 
@@ -36,10 +37,23 @@ def nav_item(context: template.Context, href: str, label: str, exact: bool = Fal
     return format_html('<li><a href="{}">{}</a></li>', href, label)
 
 
+# a message's status in words, in the panel's language (the value itself stays in links and filters)
+STATUS_WORDS = {
+    "queued": pgettext_lazy("message status", "queued"),
+    "sending": pgettext_lazy("message status", "sending"),
+    "sent": pgettext_lazy("message status", "sent"),
+    "deferred": pgettext_lazy("message status", "deferred"),
+    "held": pgettext_lazy("message status", "held"),
+    "failed": pgettext_lazy("message status", "failed"),
+    "cancelled": pgettext_lazy("message status", "cancelled"),
+    "bounced": pgettext_lazy("message status", "bounced"),
+}
+
+
 @register.filter
 def status_badge(status: str) -> SafeString:
     tone = STATUS_TONE.get(str(status), "muted")
-    return format_html('<span class="badge badge-{}">{}</span>', tone, status)
+    return format_html('<span class="badge badge-{}">{}</span>', tone, STATUS_WORDS.get(str(status), status))
 
 
 @register.filter

@@ -18,15 +18,22 @@ Audience = Literal["customer", "staff"]
 LANGUAGES = ("en", "nb", "de")
 DEFAULT_LANGUAGE = "en"
 
+
+def _(message: str) -> str:
+    """Marks a notification's name or description, or a rule's, for the gettext catalogs
+    (``scripts/messages`` extracts it); translated where it is shown, in the reader's language."""
+    return message
+
+
 #: Order-update rules (SPEC section 4): key -> what fires it, for the control panel.
 ORDER_UPDATE_RULES: dict[str, str] = {
-    "status_changed": "The order status changes (other than to pending, confirmed or cancelled).",
-    "delivery_note_printed": "The delivery note is printed.",
-    "picked": "The order has been picked in the warehouse.",
-    "shipment_number_entered": "An existing shipment gets a tracking number.",
-    "delivered_quantity_changed": "A line's delivered quantity changes.",
-    "expected_delivery_date_changed": "A not fully delivered line's expected delivery date changes.",
-    "back_in_stock": "A back-ordered product of an open order is back in stock.",
+    "status_changed": _("The order status changes (other than to pending, confirmed or cancelled)."),
+    "delivery_note_printed": _("The delivery note is printed."),
+    "picked": _("The order has been picked in the warehouse."),
+    "shipment_number_entered": _("An existing shipment gets a tracking number."),
+    "delivered_quantity_changed": _("A line's delivered quantity changes."),
+    "expected_delivery_date_changed": _("A not fully delivered line's expected delivery date changes."),
+    "back_in_stock": _("A back-ordered product of an open order is back in stock."),
 }
 
 
@@ -161,12 +168,6 @@ def _root(name: str) -> str:
     return name.split(".", 1)[0].split("[", 1)[0]
 
 
-def _(message: str) -> str:
-    """Marks a notification's name for the gettext catalogs (``scripts/messages`` extracts it);
-    translated where it is shown, in the reader's language."""
-    return message
-
-
 def _n(
     key: str, title: str, audience: Audience, description: str, about_order: bool, *extras: tuple[str, str]
 ) -> Notification:
@@ -178,21 +179,21 @@ _ALL = (
         "order_received",
         _("Order received"),
         "customer",
-        "A new order arrives awaiting payment or processing (status pending).",
+        _("A new order arrives awaiting payment or processing (status pending)."),
         True,
     ),
     _n(
         "order_confirmed",
         _("Order confirmation"),
         "customer",
-        "A new order is confirmed, or leaves pending; with download links, licence keys and instructions.",
+        _("A new order is confirmed, or leaves pending; with download links, licence keys and instructions."),
         True,
     ),
     _n(
         "order_backorder_choice",
         _("Back-order choice"),
         "customer",
-        "Some lines are back-ordered: the customer chooses one shipment or several.",
+        _("Some lines are back-ordered: the customer chooses one shipment or several."),
         True,
         ("backorder_choice_urls.one_shipment", "Link: wait and ship everything together."),
         ("backorder_choice_urls.split_shipments", "Link: ship what is ready now, the rest later."),
@@ -202,24 +203,24 @@ _ALL = (
         "order_partially_shipped",
         _("Order partly shipped"),
         "customer",
-        "Part of the order shipped: what, how, and what follows.",
+        _("Part of the order shipped: what, how, and what follows."),
         True,
         _REMAINING,
     ),
-    _n("order_shipped", _("Order shipped"), "customer", "Everything in the order has now shipped.", True),
-    _n("order_cancelled", _("Order cancelled"), "customer", "The order was cancelled.", True),
+    _n("order_shipped", _("Order shipped"), "customer", _("Everything in the order has now shipped."), True),
+    _n("order_cancelled", _("Order cancelled"), "customer", _("The order was cancelled."), True),
     _n(
         "order_completed",
         _("Order completed"),
         "customer",
-        "The order is now completed (fulfilled) and no shipment notice said so.",
+        _("The order is now completed (fulfilled) and no shipment notice said so."),
         True,
     ),
     _n(
         "order_refunded",
         _("Refund"),
         "customer",
-        "The order was refunded, in full or in part (a new refund, with its amount).",
+        _("The order was refunded, in full or in part (a new refund, with its amount)."),
         True,
         ("refund", "The refund: id, amount (formatted), reason, full (true for the whole order)."),
     ),
@@ -227,14 +228,14 @@ _ALL = (
         "order_payment_failed",
         _("Payment failed"),
         "customer",
-        "The payment of the order failed (off by default).",
+        _("The payment of the order failed (off by default)."),
         True,
     ),
     _n(
         "order_updated",
         _("Order update"),
         "customer",
-        "One e-mail listing the order-update changes found.",
+        _("One e-mail listing the order-update changes found."),
         True,
         _REMAINING,
     ),
@@ -242,7 +243,7 @@ _ALL = (
         "rma_approved",
         _("Return approved"),
         "customer",
-        "Staff approved a return request, with their comment.",
+        _("Staff approved a return request, with their comment."),
         True,
         _RMA,
     ),
@@ -250,7 +251,7 @@ _ALL = (
         "rma_denied",
         _("Return declined"),
         "customer",
-        "Staff declined a return request, with their comment.",
+        _("Staff declined a return request, with their comment."),
         True,
         _RMA,
     ),
@@ -258,7 +259,7 @@ _ALL = (
         "password_reset",
         _("Password reset"),
         "customer",
-        "A one-time link to set a new My page password.",
+        _("A one-time link to set a new My page password."),
         False,
         ("reset_url", "The one-time link to choose a new password."),
     ),
@@ -266,7 +267,7 @@ _ALL = (
         "helpdesk_reply",
         _("Help-desk reply"),
         "customer",
-        "Staff replied to the customer's help-desk thread.",
+        _("Staff replied to the customer's help-desk thread."),
         False,
         _THREAD,
         ("message", "The reply: author, body, date."),
@@ -275,7 +276,7 @@ _ALL = (
         "account_invite",
         _("My page invitation"),
         "customer",
-        "An invitation to set a My page password.",
+        _("An invitation to set a My page password."),
         False,
         ("invite_url", "The link to set a password."),
     ),
@@ -283,7 +284,7 @@ _ALL = (
         "dropshipper_invite",
         _("Drop-shipper invitation"),
         "staff",
-        "A new drop-shipper login: a one-time link to choose a password (SPEC 7).",
+        _("A new drop-shipper login: a one-time link to choose a password (SPEC 7)."),
         False,
         ("invite_url", "The one-time link to choose a password."),
         ("dropshipper", "The drop-shipper: name, suppliers."),
@@ -292,17 +293,17 @@ _ALL = (
         "newsletter",
         _("Newsletter"),
         "customer",
-        "A newsletter to customers who opted in.",
+        _("A newsletter to customers who opted in."),
         False,
         ("newsletter", "The newsletter: subject, html (trusted HTML from staff), text."),
         ("unsubscribe_url", "One-click unsubscribe link."),
     ),
-    _n("admin_order_placed", _("New order (to staff)"), "staff", "A new order arrived.", True, _ADMIN_URL),
+    _n("admin_order_placed", _("New order (to staff)"), "staff", _("A new order arrived."), True, _ADMIN_URL),
     _n(
         "admin_order_failed",
         _("Failed payment (to staff)"),
         "staff",
-        "The payment of an order failed.",
+        _("The payment of an order failed."),
         True,
         _ADMIN_URL,
     ),
@@ -310,7 +311,7 @@ _ALL = (
         "admin_customer_registered",
         _("New customer (to staff)"),
         "staff",
-        "A customer registered.",
+        _("A customer registered."),
         False,
         _ADMIN_URL,
     ),
@@ -318,7 +319,7 @@ _ALL = (
         "admin_rma_requested",
         _("Return request (to staff)"),
         "staff",
-        "A customer asks for a return authorisation.",
+        _("A customer asks for a return authorisation."),
         True,
         _RMA,
         _ADMIN_URL,
@@ -327,7 +328,7 @@ _ALL = (
         "admin_contact_message",
         _("Contact form message (to staff)"),
         "staff",
-        "Someone used the contact form (Reply-To is the sender).",
+        _("Someone used the contact form (Reply-To is the sender)."),
         False,
         ("message", "The message: name, email, subject, body, order_number, date."),
         _ADMIN_URL,
@@ -336,7 +337,7 @@ _ALL = (
         "admin_helpdesk_message",
         _("Help-desk message (to staff)"),
         "staff",
-        "A customer posted to the help desk.",
+        _("A customer posted to the help desk."),
         False,
         _THREAD,
         ("message", "The post: author, body, date."),
@@ -346,7 +347,7 @@ _ALL = (
         "admin_affiliate_signup",
         _("New affiliate (to staff)"),
         "staff",
-        "A new affiliate signed up.",
+        _("A new affiliate signed up."),
         False,
         ("affiliate", "The affiliate: name, email, website, and details (label, value) of any other fields."),
         _ADMIN_URL,

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shopmail.core.staff import staff_required
@@ -17,6 +18,16 @@ from shopmail.support.models import ReturnRequest, Thread
 
 RETURN_FILTERS = ("requested", "approved", "denied", "all")
 THREAD_FILTERS = ("waiting", "open", "closed", "all")
+# the filters in words, in the panel's language
+FILTER_NAMES = {
+    "requested": gettext_lazy("Requested"),
+    "approved": gettext_lazy("Approved"),
+    "denied": gettext_lazy("Denied"),
+    "waiting": gettext_lazy("Waiting"),
+    "open": gettext_lazy("Open"),
+    "closed": gettext_lazy("Closed"),
+    "all": gettext_lazy("All"),
+}
 
 
 @require_http_methods(["GET"])
@@ -30,7 +41,8 @@ def return_list(request: HttpRequest) -> HttpResponse:
         query = query.filter(status=status)
     current = Paginator(query, 50).get_page(request.GET.get("page"))
     tabs = [
-        (f, ReturnRequest.objects.filter(status=f).count() if f != "all" else None) for f in RETURN_FILTERS
+        (f, FILTER_NAMES[f], ReturnRequest.objects.filter(status=f).count() if f != "all" else None)
+        for f in RETURN_FILTERS
     ]
     return render(request, "support/staff/returns.html", {"page": current, "status": status, "tabs": tabs})
 
@@ -82,7 +94,9 @@ def thread_list(request: HttpRequest) -> HttpResponse:
         query = query.filter(status=show)
     current = Paginator(query, 50).get_page(request.GET.get("page"))
     return render(
-        request, "support/staff/threads.html", {"page": current, "show": show, "filters": THREAD_FILTERS}
+        request,
+        "support/staff/threads.html",
+        {"page": current, "show": show, "filters": [(f, FILTER_NAMES[f]) for f in THREAD_FILTERS]},
     )
 
 

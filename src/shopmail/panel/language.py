@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from shopmail.account.language import pick
+from shopmail.account.language import pick, respond_in
 
 PANEL_PATH = "/admin/"
 # each language named in itself, as a language menu does
@@ -85,15 +84,4 @@ class PanelLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(PANEL_PATH):
             return self.get_response(request)
-        language = for_request(request)
-        translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        try:
-            response = self.get_response(request)
-            response.headers.setdefault("Content-Language", translation.get_language())
-            vary = response.headers.get("Vary", "")
-            if "Accept-Language" not in vary:
-                response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
-            return response
-        finally:
-            translation.deactivate()
+        return respond_in(for_request(request), request, self.get_response)

@@ -109,3 +109,71 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
             cursor.execute(head + ", ".join([one] * len(part)), [value for row in part for value in row])
+
+
+def _converter(field: Any) -> Any:
+    """How one field's Python value becomes what the driver takes, decided once per field.
+
+    The common types are converted directly (JSON with orjson, datetimes with the backend's own
+    adapter, plain values as they are); any other field goes through ``get_db_prep_save`` as in
+    Django. ``fast_create`` calls this per field, not per value."""
+    from django.db import models
+
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        import orjson
+
+        def dumps(value: Any) -> str:
+            return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return lambda value: None if value is None else Jsonb(value, dumps=dumps)
+        return lambda value: None if value is None else dumps(value)
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: None if value is None else adapt(value)
+    plain = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+    if isinstance(field, plain):
+        return None  # the value as it is (a foreign key: its *_id attribute, an int or None)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def fast_create(objs: Sequence[M]) -> None:
+    """``bulk_create`` for many new rows of one model, with their primary keys set, at a fraction
+    of its cost: Django compiles every value of every row through its SQL compiler (half of a
+    first import's time); this converts each field's values with one converter per field and
+    sends multi-row INSERTs with ``RETURNING`` the keys (SQLite 3.35+ and PostgreSQL return them
+    in the order of the rows, as Django's bulk_create relies on too). Defaults are applied by
+    the model's constructor as usual, and ``auto_now``/``auto_now_add`` times by their field."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)
+    ]
+    converters = [_converter(f) for f in fields]
+    names = [f.attname for f in fields]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objs if stamped else ():
+        for field in stamped:
+            field.pre_save(obj, True)
+    head = (
+        f"INSERT INTO {table(model)} ("
+        + ", ".join(str(connection.ops.quote_name(str(f.column))) for f in fields)
+        + ") VALUES "
+    )
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f" RETURNING {column(model, 'pk')}"
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), _ROWS_PER_INSERT):
+            part = objs[start : start + _ROWS_PER_INSERT]
+            params = [
+                value if convert is None else convert(value)
+                for obj in part
+                for convert, value in zip(converters, [getattr(obj, name) for name in names], strict=True)
+            ]
+            cursor.execute(head + ", ".join([one] * len(part)) + returning, params)
+            for obj, (pk,) in zip(part, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding, obj._state.db = False, connection.alias

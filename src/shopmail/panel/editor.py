@@ -4,6 +4,7 @@ reason), "send me a test", restore default, and the version history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -73,6 +74,16 @@ def render_preview(
     return {"ok": True, "subject": result["subject"], "text": result["text"], "html": result["html"]}
 
 
+def shown(result: dict[str, Any]) -> dict[str, Any]:
+    """A preview's result as both editors' pages show it: the preview, or its problems (422)."""
+    ok = result["ok"]
+    return {
+        "status": 200 if ok else 422,
+        "preview": result if ok else None,
+        "problems": result.get("problems"),
+    }
+
+
 @staff_required
 def template_list(request: HttpRequest) -> HttpResponse:
     latest: dict[tuple[str, str], TemplateVersion] = {}
@@ -96,30 +107,42 @@ def template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def page_context(
-    spec: Notification, notification: str, language: str, problems: Any, key: str
-) -> dict[str, Any]:
-    """What both editors' pages show around the text: the notification, the languages, recent
-    orders to preview with, and the problems grouped by ``key`` ("part" or "field")."""
+def fill_page(
+    context: dict[str, Any],
+    spec: Notification,
+    language: str,
+    errors: tuple[str, str],
+    render_draft: Callable[[], dict[str, Any]],
+) -> None:
+    """What both editors' pages show around the text, added to ``context``: the notification, the
+    languages, recent orders to preview with, the problems grouped by ``errors[0]`` ("part" or
+    "field") under the name ``errors[1]``, and the preview: the one given, else (when there are
+    no problems) ``render_draft()``."""
+    if "preview" not in context and not context.get("problems"):
+        result = render_draft()
+        context["preview"] = result if result["ok"] else None
+    key, name = errors
     grouped: dict[str, list[str]] = {}
-    for problem in problems or ():
+    for problem in context.get("problems") or ():
         grouped.setdefault(problem[key], []).append(problem["msg"])
-    return {
-        "spec": spec,
-        "notification": notification,
-        "language": language,
-        "language_name": LANGUAGE_NAMES.get(language, language),
-        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
-        "recent_orders": (
-            list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
-            if spec.about_order
-            else []
-        ),
-        "grouped_problems": grouped,
-        # the editor's help names template syntax, which a translated sentence cannot hold as text
-        "syntax_variable": "{{ order.number }}",
-        "syntax_loop": "{% for line in order.lines %}",
-    }
+    context.update(
+        {
+            "spec": spec,
+            "notification": spec.key,
+            "language": language,
+            "language_name": LANGUAGE_NAMES.get(language, language),
+            "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
+            "recent_orders": (
+                list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
+                if spec.about_order
+                else []
+            ),
+            name: grouped,
+            # the editor's help names template syntax, which a translated sentence cannot hold as text
+            "syntax_variable": "{{ order.number }}",
+            "syntax_loop": "{% for line in order.lines %}",
+        }
+    )
 
 
 def _editor(
@@ -135,18 +158,19 @@ def _editor(
     if source is None:
         source = rendering.TemplateSource(current["subject"], current["text"], current["html"])
     versions = list(TemplateVersion.objects.filter(notification=notification, language=language)[:30])
-    if "preview" not in context and not context.get("problems"):
-        shown = render_preview(notification, language, source, context.get("order_id", ""))
-        context["preview"] = shown if shown["ok"] else None
-    shared = page_context(spec, notification, language, context.get("problems"), "part")
-    context.update(shared, errors_by_part=shared.pop("grouped_problems"))
+    order_id = context.get("order_id", "")
+
+    def render_draft() -> dict[str, Any]:
+        return render_preview(notification, language, source, order_id)
+
+    fill_page(context, spec, language, ("part", "errors_by_part"), render_draft)
     context.update(
         current=current,
         source=source,
         versions=versions,
         live_version=versions[0] if versions and not versions[0].restored_default else None,
         preview_url=reverse("panel:template_preview", args=[notification, language]),
-        order_id=context.get("order_id", ""),
+        order_id=order_id,
     )
     return render(request, "panel/template_edit.html", context, status=status)
 
@@ -178,16 +202,7 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
     action = request.POST.get("action", "save")
     if action == "preview":
         result = render_preview(notification, language, source, order_id)
-        return _editor(
-            request,
-            notification,
-            language,
-            source,
-            status=200 if result["ok"] else 422,
-            preview=result if result["ok"] else None,
-            problems=result.get("problems"),
-            order_id=order_id,
-        )
+        return _editor(request, notification, language, source, order_id=order_id, **shown(result))
     if action == "test":
         return _send_test(request, notification, language, source, order_id)
     try:
@@ -213,15 +228,7 @@ def _send_test(
     to = getattr(request.user, "email", "") or request.user.get_username()
     result = render_preview(notification, language, source, order_id)
     if not result["ok"]:
-        return _editor(
-            request,
-            notification,
-            language,
-            source,
-            status=422,
-            problems=result["problems"],
-            order_id=order_id,
-        )
+        return _editor(request, notification, language, source, order_id=order_id, **shown(result))
     try:
         sent = mailing.send_now(
             to, f"[Test] {result['subject']}", result["text"], result["html"], notification=notification

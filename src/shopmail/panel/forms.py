@@ -1,5 +1,5 @@
 """Forms of the control panel. Validation that the API also does is left to the shared code
-(``apply_patch``, ``editing.save``, ``actions``); these forms only shape what a browser sends."""
+(``store_settings.patch``, ``editing.save``, ``actions``); these forms only shape what a browser sends."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from shopmail.mail import simple_editing
 from shopmail.mail.simple_editing import SimpleDraft
 from shopmail.panel.access import staff_required
-from shopmail.panel.editor import _spec, page_context, render_preview
+from shopmail.panel.editor import _spec, fill_page, render_preview, shown
 from shopmail.panel.names import notification_name
 from shopmail.store.models import StoreSettings
 
@@ -66,16 +66,16 @@ def _page(
 ) -> HttpResponse:
     spec = _spec(notification, language)
     saved, live_version = simple_editing.live(notification, language)
-    draft = draft or saved
+    shown_draft = draft or saved  # what the owner typed, else what they saved
     store = StoreSettings.load().store_context()
     order_id = context.get("order_id", "")
-    if "preview" not in context and not context.get("problems"):
-        shown = preview(notification, language, draft, order_id)
-        context["preview"] = shown if shown["ok"] else None
-    shared = page_context(spec, notification, language, context.get("problems"), "field")
-    context.update(shared, errors=shared.pop("grouped_problems"))
+
+    def render_draft() -> dict[str, Any]:
+        return preview(notification, language, shown_draft, order_id)
+
+    fill_page(context, spec, language, ("field", "errors"), render_draft)
     context.update(
-        draft=draft,
+        draft=shown_draft,
         live_version=live_version,
         replaces_own=live_version is not None and not live_version.simple,
         variables=simple_editing.insertable_variables(notification, language, store=store),
@@ -96,16 +96,7 @@ def template_simple(request: HttpRequest, notification: str, language: str) -> H
     order_id = str(request.POST.get("order", "")).strip()[:64]
     if request.POST.get("action") == "preview":
         result = preview(notification, language, draft, order_id)
-        return _page(
-            request,
-            notification,
-            language,
-            draft,
-            status=200 if result["ok"] else 422,
-            preview=result if result["ok"] else None,
-            problems=result.get("problems"),
-            order_id=order_id,
-        )
+        return _page(request, notification, language, draft, order_id=order_id, **shown(result))
     try:
         saved = simple_editing.save(notification, language, draft, author=request.user.get_username())
     except simple_editing.SimpleRefused as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopmail.core import jobs
 from shopmail.flows import ingest
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import SyncForm
@@ -40,10 +40,7 @@ def _uploads() -> Path:
 def keep(upload: Any) -> str:
     """Store an uploaded file for a later "apply"; returns its token. Old ones are removed."""
     directory = _uploads()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in (*directory.glob("*.sync"), *directory.glob("*.job.json")):  # background runs' states too
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    jobs.remove_older_than(directory, KEEP_SECONDS, "*.sync")  # background runs' states too
     token = secrets.token_urlsafe(24)
     with (directory / f"{token}.sync").open("wb") as handle:
         for chunk in upload.chunks():

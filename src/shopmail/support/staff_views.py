@@ -63,13 +63,18 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user,
                 )
             except returns.AlreadyDecided:
-                messages.error(request, f"{rma.number} had already been decided.")
+                messages.error(request, _("%(number)s had already been decided.") % {"number": rma.number})
             else:
-                word = "approved" if rma.status == ReturnRequest.Status.APPROVED else "denied"
+                if rma.status == ReturnRequest.Status.APPROVED:
+                    done = _("%(number)s approved.") % {"number": rma.number}
+                else:
+                    done = _("%(number)s denied.") % {"number": rma.number}
                 tail = (
-                    " The customer is told by e-mail." if message else " No e-mail was sent (switched off)."
+                    _("The customer is told by e-mail.")
+                    if message
+                    else _("No e-mail was sent (switched off).")
                 )
-                messages.success(request, f"{rma.number} {word}.{tail}")
+                messages.success(request, f"{done} {tail}")
             return redirect("support_staff:return", pk=rma.pk)
         status = 400
     mails = Message.objects.filter(key__endswith=f":rma:{rma.pk}").order_by("created_at")

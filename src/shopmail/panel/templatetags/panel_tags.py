@@ -50,6 +50,35 @@ STATUS_WORDS = {
 }
 
 
+# the state of a worker, a webhook delivery, a newsletter, a return or a conversation, in words
+STATE_WORDS = {
+    "running": pgettext_lazy("state", "running"),
+    "stopped": pgettext_lazy("state", "stopped"),
+    "silent": pgettext_lazy("state", "silent"),
+    "pending": pgettext_lazy("state", "pending"),
+    "delivered": pgettext_lazy("state", "delivered"),
+    "failed": pgettext_lazy("state", "failed"),
+    "draft": pgettext_lazy("state", "draft"),
+    "scheduled": pgettext_lazy("state", "scheduled"),
+    "queued": pgettext_lazy("state", "queued"),
+    "delivering": pgettext_lazy("state", "delivering"),
+    "sending": pgettext_lazy("state", "sending"),
+    "sent": pgettext_lazy("state", "sent"),
+    "deferred": pgettext_lazy("state", "deferred"),
+    "requested": pgettext_lazy("state", "requested"),
+    "approved": pgettext_lazy("state", "approved"),
+    "denied": pgettext_lazy("state", "denied"),
+    "open": pgettext_lazy("state", "open"),
+    "closed": pgettext_lazy("state", "closed"),
+}
+
+
+@register.filter
+def state_word(state: str) -> str:
+    """``{{ d.status|state_word }}``: a known state in the panel's language, anything else as is."""
+    return str(STATE_WORDS.get(str(state), state))
+
+
 @register.filter
 def status_badge(status: str) -> SafeString:
     tone = STATUS_TONE.get(str(status), "muted")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from shopmail.connectors import config, pull, pull_jobs
 from shopmail.connectors.models import Connector, WebhookCount
@@ -58,7 +59,7 @@ def connectors_page(request: HttpRequest) -> HttpResponse:
         return _page(request)
     platform = str(request.POST.get("platform", ""))
     if platform not in pull.PLATFORMS:
-        return _page(request, 422, error="Choose Shopify or WooCommerce.")
+        return _page(request, 422, error=_("Choose Shopify or WooCommerce."))
     job = pull_jobs.PullJob(platform, actor=request.user.get_username()).start()
     return redirect("connectors_job", job=job)
 
@@ -79,7 +80,7 @@ def pull_job(request: HttpRequest, job: str) -> HttpResponse:
         context.update(summary=state["summary"], pulled=state["name"])
         return _page(request, **context)
     if state["state"] in ("failed", "stopped"):
-        return _page(request, 502, error=state.get("error", "The pull failed."), **context)
+        return _page(request, 502, error=state.get("error", _("The pull failed.")), **context)
     return _page(request, **context)
 
 

@@ -1,4 +1,4 @@
-""""Get website data now" in the background (issue 27): the button is answered at once and the
+""" "Get website data now" in the background (issue 27): the button is answered at once and the
 page follows the pull by polling — pages fetched (of the total when the shop says it), orders
 checked, then applied — and shows its summary or the shop's answer when it ends.
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 
 from shopmail.connectors import pull
 from shopmail.connectors.client import PullError
@@ -24,13 +25,13 @@ KEEP_SECONDS = 24 * 3600
 STOPPED = "The pull stopped before it finished (the server was restarted?). Nothing of it was applied."
 NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
 PHASES = {
-    "queued": "Waiting to start",
-    "fetching": "Fetching pages from the shop",
-    "checking": "Checking orders",
-    "applying": "Applying (all or nothing)",
-    "done": "Done",
-    "failed": "Failed",
-    "stopped": "Stopped",
+    "queued": gettext_lazy("Waiting to start"),
+    "fetching": gettext_lazy("Fetching pages from the shop"),
+    "checking": gettext_lazy("Checking orders"),
+    "applying": gettext_lazy("Applying (all or nothing)"),
+    "done": gettext_lazy("Done"),
+    "failed": gettext_lazy("Failed"),
+    "stopped": gettext_lazy("Stopped"),
 }
 
 
@@ -60,9 +61,15 @@ def progress(state: dict[str, Any]) -> dict[str, Any]:
         "total": total,
         "finished": finished,
         "fields": {
-            "phase": PHASES.get(state["state"], state["state"]),
-            "pages": f"{pages} of {pages_total}" if pages_total else str(pages),
-            "orders": f"{min(checked, orders)} of {orders}" if orders else str(state.get("fetched") or 0),
+            "phase": str(PHASES.get(state["state"], state["state"])),
+            "pages": gettext("%(done)s of %(total)s") % {"done": pages, "total": pages_total}
+            if pages_total
+            else str(pages),
+            "orders": (
+                gettext("%(done)s of %(total)s") % {"done": min(checked, orders), "total": orders}
+                if orders
+                else str(state.get("fetched") or 0)
+            ),
         },
     }
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.mail import editing, rendering, templates
@@ -137,6 +138,9 @@ def fill_page(
                 else []
             ),
             name: grouped,
+            # the editor's help names template syntax, which a translated sentence cannot hold as text
+            "syntax_variable": "{{ order.number }}",
+            "syntax_loop": "{% for line in order.lines %}",
         }
     )
 
@@ -186,7 +190,10 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
                 if version.restored_default
                 else rendering.TemplateSource(version.subject, version.text, version.html)
             )
-            messages.info(request, f"Version {version.pk} loaded into the editor. Save to make it live.")
+            messages.info(
+                request,
+                _("Version %(pk)s loaded into the editor. Save to make it live.") % {"pk": version.pk},
+            )
         order_id = request.GET.get("order", "").strip()[:64]
         return _editor(request, notification, language, source, order_id=order_id)
 
@@ -205,7 +212,9 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
         return _editor(
             request, notification, language, source, status=422, problems=problems, order_id=order_id
         )
-    messages.success(request, f"Saved as version {saved.pk}. New e-mails use it from now on.")
+    messages.success(
+        request, _("Saved as version %(pk)s. New e-mails use it from now on.") % {"pk": saved.pk}
+    )
     return redirect("panel:template_edit", notification, language)
 
 
@@ -253,7 +262,7 @@ def template_preview(request: HttpRequest, notification: str, language: str) -> 
 def template_restore(request: HttpRequest, notification: str, language: str) -> HttpResponse:
     _spec(notification, language)
     editing.restore_default(notification, language, author=request.user.get_username())
-    messages.success(request, "The packaged default is live again; earlier versions stay in the history.")
+    messages.success(request, _("The packaged default is live again; earlier versions stay in the history."))
     return redirect("panel:template_edit", notification, language)
 
 
@@ -288,6 +297,8 @@ def add_language(request: HttpRequest) -> HttpResponse:
     """Staff add a language by saving templates for it (SPEC 6): open the order confirmation in it."""
     code = request.GET.get("language", "").strip().lower()
     if not known_language(code):
-        messages.error(request, f"{code[:10]!r} is not a language code such as fr, sv or es.")
+        messages.error(
+            request, _("%(code)s is not a language code such as fr, sv or es.") % {"code": repr(code[:10])}
+        )
         return redirect("panel:templates")
     return redirect("panel:template_edit", "order_confirmed", code)

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from shopmail.core.errors import Rejected
@@ -123,7 +124,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     except Rejected as exc:
         add_errors(form, exc.errors)
         return _page(request, status=422, store_form=form)
-    messages.success(request, "Store settings saved.")
+    messages.success(request, gettext("Store settings saved."))
     return redirect("panel:settings")
 
 
@@ -163,7 +164,7 @@ def save_transport(request: HttpRequest) -> HttpResponse:
         add_errors(form, exc.errors, prefix=("body", "transport"))
         return _page(request, status=422, transport_form=form)
     StoreSettings.objects.filter(pk=settings.pk).update(transport_test={})  # an old test says nothing now
-    messages.success(request, "Transport saved. The delivery worker uses it for the next message.")
+    messages.success(request, gettext("Transport saved. The delivery worker uses it for the next message."))
     return redirect("panel:settings")
 
 
@@ -194,7 +195,7 @@ def send_test(request: HttpRequest) -> HttpResponse:
     try:
         result = asyncio.run(testmail.send_test(to, store=StoreSettings.load()))
     except (TransportConfigError, ValueError, OSError) as exc:
-        outcome = {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+        outcome = {"ok": False, "to": to, "summary": gettext("not sent"), "reply": str(exc)}
     else:
         outcome = {
             "ok": str(result.outcome) == "sent",

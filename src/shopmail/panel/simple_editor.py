@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shopmail.mail import simple_editing
@@ -19,7 +21,12 @@ from shopmail.panel.editor import _spec, fill_page, render_preview, shown
 from shopmail.panel.names import notification_name
 from shopmail.store.models import StoreSettings
 
-FIELD_NAMES = {"subject": "Subject", "extra_text": "Extra text", "position": "Place", "order": "Order"}
+FIELD_NAMES = {
+    "subject": gettext_lazy("Subject"),
+    "extra_text": gettext_lazy("Extra text"),
+    "position": gettext_lazy("Place"),
+    "order": gettext_lazy("Order"),
+}
 
 
 def _draft(data: QueryDict) -> SimpleDraft:
@@ -102,7 +109,9 @@ def template_simple(request: HttpRequest, notification: str, language: str) -> H
             problems=_labelled(exc.problems),
             order_id=order_id,
         )
-    messages.success(request, f"Saved as version {saved.pk}. New e-mails use it from now on.")
+    messages.success(
+        request, _("Saved as version %(pk)s. New e-mails use it from now on.") % {"pk": saved.pk}
+    )
     return redirect("panel:template_simple", notification, language)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
 from shopmail.core.errors import Rejected
 from shopmail.domain import statuses
@@ -18,7 +19,7 @@ from shopmail.store import store_settings
 from shopmail.store.models import Order, StoreSettings
 
 PLATFORM_NAMES = {
-    "generic": "Generic (pending, processing, invoiced, shipped, completed, …)",
+    "generic": gettext_lazy("Generic (pending, processing, invoiced, shipped, completed, …)"),
     "woocommerce": "WooCommerce",
     "shopify": "Shopify",
     "magento": "Magento / Adobe Commerce",
@@ -54,7 +55,7 @@ def statuses_page(request: HttpRequest) -> HttpResponse:
                 request, "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors)
             )
         else:
-            messages.success(request, "Order statuses saved.")
+            messages.success(request, gettext("Order statuses saved."))
         return redirect("panel:statuses")
     preset = statuses.preset(settings.platform)
     effective = store_statuses.effective_map(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from shopmail.core.errors import Rejected
 from shopmail.domain.changes import RULES
@@ -28,7 +29,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
         except Rejected as exc:  # pragma: no cover - the keys come from the registry itself
             messages.error(request, "; ".join(str(e["msg"]) for e in exc.errors))
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, gettext("Notification settings saved."))
         return redirect("panel:notifications")
     switches = settings.switches()
     rows = [

@@ -218,6 +218,24 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
     return redirect("panel:template_edit", notification, language)
 
 
+def send_test_to_me(request: HttpRequest, notification: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Send a rendered draft (unsaved) to the signed-in staff user now; what the server said.
+    Both editors' "Send me a test"."""
+    to = getattr(request.user, "email", "") or request.user.get_username()
+    try:
+        sent = mailing.send_now(
+            to, f"[Test] {result['subject']}", result["text"], result["html"], notification=notification
+        )
+    except (TransportConfigError, ValueError, OSError) as exc:
+        return {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+    return {
+        "ok": str(sent.outcome) == "sent",
+        "to": to,
+        "summary": str(sent.outcome),
+        "reply": mailing.server_reply(sent.code, sent.reply),
+    }
+
+
 def _send_test(
     request: HttpRequest,
     notification: str,
@@ -225,22 +243,10 @@ def _send_test(
     source: rendering.TemplateSource,
     order_id: str,
 ) -> HttpResponse:
-    to = getattr(request.user, "email", "") or request.user.get_username()
     result = render_preview(notification, language, source, order_id)
     if not result["ok"]:
         return _editor(request, notification, language, source, order_id=order_id, **shown(result))
-    try:
-        sent = mailing.send_now(
-            to, f"[Test] {result['subject']}", result["text"], result["html"], notification=notification
-        )
-        outcome = {
-            "ok": str(sent.outcome) == "sent",
-            "to": to,
-            "summary": str(sent.outcome),
-            "reply": mailing.server_reply(sent.code, sent.reply),
-        }
-    except (TransportConfigError, ValueError, OSError) as exc:
-        outcome = {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+    outcome = send_test_to_me(request, notification, result)
     return _editor(
         request, notification, language, source, preview=result, test_result=outcome, order_id=order_id
     )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from shopmail.mail import simple_editing
 from shopmail.mail.simple_editing import SimpleDraft
 from shopmail.panel.access import staff_required
-from shopmail.panel.editor import _spec, fill_page, render_preview, shown
+from shopmail.panel.editor import _spec, fill_page, render_preview, send_test_to_me, shown
 from shopmail.panel.names import notification_name
 from shopmail.store.models import StoreSettings
 
@@ -94,8 +94,14 @@ def template_simple(request: HttpRequest, notification: str, language: str) -> H
         return _page(request, notification, language, order_id=request.GET.get("order", "").strip()[:64])
     draft = _draft(request.POST)
     order_id = str(request.POST.get("order", "")).strip()[:64]
-    if request.POST.get("action") == "preview":
+    action = request.POST.get("action")
+    if action in ("preview", "test"):
         result = preview(notification, language, draft, order_id)
+        if action == "test" and result["ok"]:  # "Send me a test": the draft, unsaved
+            outcome = send_test_to_me(request, notification, result)
+            return _page(
+                request, notification, language, draft, order_id=order_id, preview=result, test_result=outcome
+            )
         return _page(request, notification, language, draft, order_id=order_id, **shown(result))
     try:
         saved = simple_editing.save(notification, language, draft, author=request.user.get_username())

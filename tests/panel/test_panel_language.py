@@ -183,11 +183,13 @@ PANEL_CODE = [
     SRC / "connectors" / "panel.py",
     SRC / "connectors" / "pull_jobs.py",
     SRC / "core" / "staff.py",
+    SRC / "domain" / "statuses.py",
 ]
 KEYWORDS = {
     "_": None,
     "gettext": None,
     "gettext_lazy": None,
+    "gettext_noop": None,
     "ngettext": (1, 2),
     "pgettext": ((1, "c"), 2),
     "pgettext_lazy": ((1, "c"), 2),

@@ -1,0 +1,29 @@
+"""Ingest (orders, products, customers; the API, sync files, pulls, webhooks, staff actions).
+
+One run in four steps, a module each: ``collect`` (parse and validate the body), ``upsert``
+(customers, products), ``plan`` (what changed, via ``domain.changes``, and what the rules
+decide) and ``apply`` (orders, history, e-mails), driven by ``run`` in one transaction. The
+names other layers use are re-exported here.
+"""
+
+from shopmail.core.errors import Rejected
+from shopmail.flows.ingest.collect import content_hash
+from shopmail.flows.ingest.plan import CLOCK_SKEW, OWN_SHIPMENT, keep_own_shipments
+from shopmail.flows.ingest.result import KINDS, Counts, Item, Progress, RunResult
+from shopmail.flows.ingest.run import ingest
+from shopmail.flows.ingest.upsert import upsert_customers
+
+__all__ = [
+    "CLOCK_SKEW",
+    "KINDS",
+    "OWN_SHIPMENT",
+    "Counts",
+    "Item",
+    "Progress",
+    "Rejected",
+    "RunResult",
+    "content_hash",
+    "ingest",
+    "keep_own_shipments",
+    "upsert_customers",
+]

@@ -1,0 +1,73 @@
+"""What one ingest run carries between its steps and reports back: the items, the counts, the result.
+
+Plain data shared by the steps of ``flows.ingest`` (collect, upsert, plan, apply); no step's logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("orders", "products", "customers")
+CHUNK = 2000  # rows per query / per bulk write
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Item:
+    kind: str
+    index: int
+    key: str
+    raw: Any
+    hash: str
+    data: dict[str, Any] | None = None  # validated JSON form; None while unchanged
+    maybe_nul: bool = False  # its JSON bytes, read for the hash, hold a \u0000 escape
+
+
+@dataclass
+class Counts:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class RunResult:
+    counts: dict[str, Counts] = field(default_factory=lambda: {kind: Counts() for kind in KINDS})
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None
+    dry_run: bool = False
+
+    def order_result(self, key: str) -> dict[str, Any]:
+        return self.orders.setdefault(key, {"order": key, "stale": False, "changes": [], "messages": []})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "dry_run": self.dry_run,
+            "counts": {kind: vars(count) for kind, count in self.counts.items()},
+            "changes": [
+                {"order": key, **change}
+                for key, result in self.orders.items()
+                for change in result["changes"]
+            ],
+            "messages": self.messages,
+            "rejected": self.rejected,
+        }
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,123 @@
+"""Ingest: one run of orders, products and customers — validated first, then one transaction.
+
+An order PUT is a run of one order; a sync document is one run of many. Either every write of
+a run happens (snapshots, change history, outbox rows) or none does. With ``partial`` the
+invalid items are left out up front and listed; with ``dry_run`` the run is rolled back and
+reports the messages it would have queued. The steps are modules of their own: ``collect``
+(parse, validate), ``upsert`` (customers, products), ``plan`` (changes and decisions) and
+``apply`` (orders, history, e-mails).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from shopmail.core.errors import Rejected
+from shopmail.flows.ingest.apply import apply_orders, apply_restocks, write
+from shopmail.flows.ingest.collect import collect
+from shopmail.flows.ingest.plan import Planner
+from shopmail.flows.ingest.result import Item, Progress, RunResult
+from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
+from shopmail.store.models import StoreSettings, SyncRun
+
+log = logging.getLogger("shopmail.flows.ingest")
+
+
+def ingest(
+    *,
+    orders: Iterable[Any] = (),
+    products: Iterable[Any] = (),
+    customers: Iterable[Any] = (),
+    silent: bool = False,
+    dry_run: bool = False,
+    partial: bool = False,
+    source: str = "api",
+    progress: Progress | None = None,
+) -> RunResult:
+    """One run: validates everything first, then applies it in a single transaction.
+
+    A run that meets a dropped database connection (a server restart) before its commit is
+    retried once on a new connection, transparently: the transaction was rolled back with the
+    connection, and a run is idempotent (content hashes, unique message keys)."""
+    # a run over lists can be read again; a stream (a large sync file) is not retried
+    rereadable = all(isinstance(items, Sequence) for items in (orders, products, customers))
+    reconnected = False
+    for attempt in range(3):
+        try:
+            return _ingest_once(orders, products, customers, silent, dry_run, partial, source, progress)
+        except (OperationalError, InterfaceError):
+            if reconnected or not rereadable or not _connection_lost():
+                raise
+            reconnected = True
+            log.warning("ingest met a dropped database connection; retrying once on a new one")
+            connection.close()
+        except IntegrityError:
+            # Two runs created the same new order or customer at once; the loser retries and
+            # now sees the winner's rows, so the facts it carries are not announced twice.
+            if attempt == 2:
+                raise
+            log.info("ingest conflict with a concurrent run; retrying", extra={"attempt": attempt + 1})
+    raise AssertionError("unreachable")
+
+
+def _connection_lost() -> bool:
+    """The connection broke (not a statement error), outside a caller's transaction."""
+    if connection.in_atomic_block:
+        return False  # the caller's transaction is gone too: only the caller can retry it
+    return connection.connection is None or not connection.is_usable()
+
+
+def _ingest_once(
+    orders: Iterable[Any],
+    products: Iterable[Any],
+    customers: Iterable[Any],
+    silent: bool,
+    dry_run: bool,
+    partial: bool,
+    source: str,
+    progress: Progress | None,
+) -> RunResult:
+    result = RunResult(dry_run=dry_run)
+    errors: list[dict[str, Any]] = []
+    collected: dict[str, list[Item]] = {}
+    # read once per run, before the transaction: the time zone for validation (zone-less times
+    # are read in it, SPEC 2), then switches, meanings and addresses for the plan and the e-mails
+    settings = StoreSettings.load()
+    context = {"time_zone": settings.zone()}
+    for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
+        collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
+        errors.extend(kind_errors)
+    if errors and not partial:
+        raise Rejected(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        # the run's row is written once, with its summary, before the history rows that point to it
+        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
+        planner = Planner(settings, run, result, now)
+        customer_items = collected["customers"]
+        upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
+        customer_counts = result.counts["customers"]
+        customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
+        customer_counts.unchanged -= customer_counts.rejected
+        touched, created = apply_orders(collected["orders"], planner, silent)
+        restocked = upsert_products(collected["products"], result.counts["products"])
+        touched += apply_restocks(restocked, planner, silent)
+        run.summary = {k: v for k, v in result.summary().items() if k in ("counts", "rejected")}
+        run.summary["messages"] = len(planner.drafts)  # one message per draft (outbox.queue)
+        run.save(force_insert=True)
+        result.run_id = run.pk
+        write(planner, touched, created)
+        if dry_run:
+            transaction.set_rollback(True)
+            for message in result.messages:
+                message["id"] = None
+            for entry in result.orders.values():
+                for message in entry["messages"]:
+                    message["id"] = None
+            result.run_id = None
+    return result

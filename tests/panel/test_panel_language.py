@@ -174,18 +174,25 @@ PANEL_TEMPLATES = [
 ]
 PANEL_CODE = [
     *(SRC / "panel").glob("*.py"),
+    SRC / "panel" / "templatetags" / "panel_tags.py",
     SRC / "newsletter" / "panel.py",
     SRC / "newsletter" / "forms.py",
+    SRC / "newsletter" / "stats.py",
+    SRC / "newsletter" / "segments.py",
     SRC / "support" / "staff_views.py",
     SRC / "connectors" / "panel.py",
+    SRC / "connectors" / "pull_jobs.py",
     SRC / "core" / "staff.py",
+    SRC / "domain" / "statuses.py",
 ]
 KEYWORDS = {
     "_": None,
     "gettext": None,
     "gettext_lazy": None,
+    "gettext_noop": None,
     "ngettext": (1, 2),
     "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
     "npgettext": ((1, "c"), 2, 3),
 }
 
@@ -205,7 +212,7 @@ def panel_messages() -> set[tuple[str | None, str]]:
         for _line, _func, message, _comments in extract_python(io.BytesIO(code.encode()), KEYWORDS, [], {}):
             ids = message if isinstance(message, tuple) else (message,)
             context = None
-            if _func in ("pgettext", "npgettext"):
+            if _func in ("pgettext", "pgettext_lazy", "npgettext"):
                 context, ids = ids[0], ids[1:]
             if ids and isinstance(ids[0], str) and ids[0]:
                 found.add((context, ids[0]))

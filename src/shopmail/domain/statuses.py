@@ -30,15 +30,24 @@ UNMAPPED = "unmapped"
 #: The seven meanings, in the order an order usually passes through them.
 MEANINGS = (PENDING, ON_HOLD, FAILED, PROCESSING, COMPLETED, CANCELLED, REFUNDED)
 
+
+def gettext_noop(message: str) -> str:
+    """Marks words for the gettext catalogs (``scripts/messages`` extracts them); the panel shows
+    them in the staff user's language. Plain Python: nothing is translated here."""
+    return message
+
+
 #: What each meaning stands for, for staff (panel, API docs).
 MEANING_TEXT: dict[str, str] = {
-    PENDING: "received, not paid or not processed yet (check, bank transfer, authorised not captured)",
-    ON_HOLD: "received, waiting on the shop (like pending)",
-    FAILED: "payment failed: never a confirmation",
-    PROCESSING: "being processed: confirmed",
-    COMPLETED: "fulfilled",
-    CANCELLED: "cancelled",
-    REFUNDED: "refunded",
+    PENDING: gettext_noop(
+        "received, not paid or not processed yet (check, bank transfer, authorised not captured)"
+    ),
+    ON_HOLD: gettext_noop("received, waiting on the shop (like pending)"),
+    FAILED: gettext_noop("payment failed: never a confirmation"),
+    PROCESSING: gettext_noop("being processed: confirmed"),
+    COMPLETED: gettext_noop("fulfilled"),
+    CANCELLED: gettext_noop("cancelled"),
+    REFUNDED: gettext_noop("refunded"),
 }
 
 #: Meanings that confirm an order, and the ones an order is confirmed *from*.

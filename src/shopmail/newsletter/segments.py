@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Round
+from django.utils.translation import gettext, pgettext
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from shopmail.newsletter.models import Consent
@@ -271,21 +272,23 @@ def count(filters: dict[str, Any], default_language: str = "en") -> int:
 def describe(filters: dict[str, Any]) -> list[str]:
     """The filters in words, for the panel."""
     words = {
-        "language": "language is {}",
-        "country": "country is {}",
-        "registered_after": "registered on/after {}",
-        "registered_before": "registered before {}",
-        "ordered_sku": "ordered {}",
-        "min_orders": "at least {} orders",
-        "min_total_spent": "spent at least {}",
-        "last_order_after": "last order on/after {}",
-        "last_order_before": "last order before {}",
+        "language": gettext("language is %(value)s"),
+        "country": gettext("country is %(value)s"),
+        "registered_after": gettext("registered on/after %(value)s"),
+        "registered_before": gettext("registered before %(value)s"),
+        "ordered_sku": gettext("ordered %(value)s"),
+        "min_orders": gettext("at least %(value)s orders"),
+        "min_total_spent": gettext("spent at least %(value)s"),
+        "last_order_after": gettext("last order on/after %(value)s"),
+        "last_order_before": gettext("last order before %(value)s"),
     }
+    either = pgettext("between alternatives: one or the other", "or")
+    alternatives = f" {either} "
     result = []
     for name in FILTERS:
         value = filters.get(name)
         if value in (None, [], ""):
             continue
-        shown = " or ".join(map(str, value)) if isinstance(value, list) else str(value)
-        result.append(words[name].format(shown))
-    return result or ["every opted-in customer"]
+        shown = alternatives.join(map(str, value)) if isinstance(value, list) else str(value)
+        result.append(words[name] % {"value": shown})
+    return result or [gettext("every opted-in customer")]

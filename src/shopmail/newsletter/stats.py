@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from shopmail.mail.models import Message, Status
 from shopmail.newsletter import segments
@@ -87,12 +88,14 @@ RATE_WINDOW = dt.timedelta(minutes=5)  # the sending rate is what went out in th
 
 def _about(seconds: float) -> str:
     if seconds < 60:
-        return "less than a minute"
+        return gettext("less than a minute")
     minutes = round(seconds / 60)
     if minutes < 90:
-        return f"about {minutes} min"
+        return gettext("about %(minutes)s min") % {"minutes": minutes}
     hours, rest = divmod(minutes, 60)
-    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+    if rest:
+        return gettext("about %(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+    return gettext("about %(hours)s h") % {"hours": hours}
 
 
 def progress(newsletter: Newsletter) -> dict[str, Any]:
@@ -122,11 +125,13 @@ def progress(newsletter: Newsletter) -> dict[str, Any]:
         "eta_seconds": round(eta) if eta is not None else None,
         "fields": {  # the page's words, element by element
             **{key: counts[key] for key in ("queued", "sent", "deferred", "failed", "unsubscribed")},
-            "phase": current,
+            "phase": pgettext("state", current),  # the words of panel_tags.STATE_WORDS
             "percent": f"{100 * finished // total if total else 100} %",
-            "rate": f"{per_minute:.0f} a minute"
+            "rate": gettext("%(n)s a minute") % {"n": f"{per_minute:.0f}"}
             if per_minute >= 1
-            else ("under 1 a minute" if recent else "—"),
-            "eta": "done" if not left else (_about(eta) if eta is not None else "not known yet"),
+            else (gettext("under 1 a minute") if recent else "—"),
+            "eta": gettext("done")
+            if not left
+            else (_about(eta) if eta is not None else gettext("not known yet")),
         },
     }

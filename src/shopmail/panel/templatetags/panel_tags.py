@@ -65,6 +65,8 @@ STATE_WORDS = {
     "sending": pgettext_lazy("state", "sending"),
     "sent": pgettext_lazy("state", "sent"),
     "deferred": pgettext_lazy("state", "deferred"),
+    "held": pgettext_lazy("state", "held"),
+    "cancelled": pgettext_lazy("state", "cancelled"),
     "requested": pgettext_lazy("state", "requested"),
     "approved": pgettext_lazy("state", "approved"),
     "denied": pgettext_lazy("state", "denied"),

@@ -121,3 +121,16 @@ def test_fast_create_with_nothing_does_nothing():
     from shopmail.db import fast_create
 
     fast_create([])
+
+
+def test_fast_create_refuses_an_unsaved_related_object_as_bulk_create_does():
+    from shopmail.db import fast_create
+    from shopmail.store.models import Customer, Order
+
+    unsaved = Customer(external_id="c-new", email="new@example.com")
+    at = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    order = Order(external_id="o", customer=unsaved, status="processing", created_at=at, updated_at=at,
+                  snapshot={}, snapshot_hash="h" * 32)  # fmt: skip
+    with pytest.raises(ValueError, match="unsaved Customer"):
+        fast_create([order])
+    assert Order.objects.count() == 0

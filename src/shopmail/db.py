@@ -178,6 +178,8 @@ def fast_create(objs: Sequence[M]) -> None:
         for field in related:
             target = cached.get(field.name)
             if target is not None and getattr(obj, field.attname) is None:
+                if target.pk is None:  # as bulk_create: never store NULL for an unsaved object
+                    raise ValueError(f"fast_create: {field.name} is an unsaved {type(target).__name__}")
                 setattr(obj, field.attname, target.pk)
     head = (
         f"INSERT INTO {table(model)} ("

@@ -425,3 +425,44 @@ def test_a_deferred_newsletter_message_is_retried_with_its_message_id(smtp_store
     assert sorted(m.message_id for m in received) == sorted(
         Message.objects.values_list("message_id", flat=True)
     )
+
+
+def test_queued_recipients_have_their_language_as_language_for_gives_it(store):
+    from shopmail.mail import outbox
+    from shopmail.mail.models import Payload
+
+    store.default_language = "de"
+    store.save()
+    given = ["nb-NO", "DE_de", "", "en", "pt_BR-x"]
+    for n, language in enumerate(given, start=1):
+        customer(n, language=language)
+    letter = sending.send(newsletter())
+    expected = {
+        f"c{n}@example.com": outbox.language_for({"language": lang}, store) for n, lang in enumerate(given, 1)
+    }
+    assert expected == {
+        "c1@example.com": "nb", "c2@example.com": "de", "c3@example.com": "de",
+        "c4@example.com": "en", "c5@example.com": "pt",
+    }  # fmt: skip
+    rows = Recipient.objects.filter(newsletter=letter).select_related("message")
+    assert {r.email: r.language for r in rows} == expected
+    assert {r.email: Payload.objects.get(pk=r.message_id).language for r in rows} == expected
+
+
+@delivery
+def test_resending_a_newsletter_message_sends_it_again_personalised(smtp_store, smtp_server):
+    from shopmail.mail import actions
+
+    customer(1, first_name="Kari")
+    sending.send(newsletter())
+    drain()
+    [first] = smtp_server.wait_for(1)
+    original = Message.objects.get(notification="newsletter")
+    copy = actions.resend(original)
+    drain()
+    copy.refresh_from_db()
+    assert copy.status == Status.SENT and copy.message_id != original.message_id
+    received = smtp_server.wait_for(2)
+    again = received[-1].message
+    assert again["List-Unsubscribe"] == first.message["List-Unsubscribe"]
+    assert again["To"] == first.message["To"] and "Kari" in again["To"]

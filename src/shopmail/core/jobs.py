@@ -75,8 +75,11 @@ def remove_older_than(directory: Path, seconds: float, *patterns: str) -> None:
     cutoff = time.time() - seconds
     for pattern in (f"*{_SUFFIX}", *patterns):
         for old in directory.glob(pattern):
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
+            try:
+                if old.stat().st_mtime < cutoff:
+                    old.unlink(missing_ok=True)
+            except FileNotFoundError:  # another process cleaned it up meanwhile
+                continue
 
 
 class BackgroundJob:

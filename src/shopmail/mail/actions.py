@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from shopmail.mail import outbox, wakeup
+from shopmail.mail import compose, outbox, wakeup
 from shopmail.mail.models import Message, Payload, Priority, Status
 from shopmail.mail.notifications import NOTIFICATIONS
 from shopmail.store.models import Order, StoreSettings
@@ -46,6 +46,9 @@ def resend(message: Message, custom_message: Any = None) -> Message:
         )
     with transaction.atomic():
         settings = StoreSettings.load()
+        # a message queued without its personal parts (a newsletter) gets them now: the copy has
+        # no recipient row of its own to read them from
+        compose.complete([(message, payload)], settings)
         draft = outbox.Draft(
             key=f"resend:{message.pk}:{uuid.uuid4().hex}",
             notification=message.notification,

@@ -128,7 +128,10 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     composed_now: list[Payload] = []
     subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
     batch_messages = list(with_pks(Message.objects.all(), later).order_by("priority", "id"))
-    compose_mod.complete([(message, payloads[message.pk]) for message in batch_messages], store)
+    try:  # the features' personal parts for the whole batch at once (else each composer reads its own)
+        compose_mod.complete([(message, payloads[message.pk]) for message in batch_messages], store)
+    except Exception:  # composing message by message still works, or holds the one message
+        log.warning("completing a batch's payloads failed; composing them one by one", exc_info=True)
     for message in batch_messages:
         payload = payloads[message.pk]
         try:

@@ -228,6 +228,22 @@ def _execute(cursor: Any, sql: str, params: Sequence[Any]) -> None:
     cursor.execute(sql, params)
 
 
+def _language_sql(column: str) -> str:
+    """``outbox.language_for`` in SQL: the customer's language up to its first "-" or "_", in
+    lower case, else the store's (the expression's one parameter); at most 8 characters."""
+    text = f"COALESCE({column}, '')"
+    if connection.vendor == "postgresql":
+        base = f"split_part(split_part({text}, '-', 1), '_', 1)"
+    else:
+
+        def before(value: str, mark: str) -> str:  # value up to the first mark
+            at = f"instr({value}, '{mark}')"
+            return f"CASE WHEN {at} > 0 THEN substr({value}, 1, {at} - 1) ELSE {value} END"
+
+        base = before(before(text, "-"), "_")
+    return f"substr(COALESCE(NULLIF(LOWER({base}), ''), CAST(%s AS TEXT)), 1, 8)"
+
+
 def _adapt(moment: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
@@ -263,7 +279,8 @@ def _queue_chunk(newsletter_id: int, settings: StoreSettings, low: int) -> bool:
             # gone, or opted out, since the list was frozen
             _execute(
                 cursor,
-                f"UPDATE {r} SET skipped = 'deleted' WHERE {pending} AND {r}.customer_id IS NULL", span
+                f"UPDATE {r} SET skipped = 'deleted' WHERE {pending} AND {r}.customer_id IS NULL",
+                span,
             )
             _execute(
                 cursor,
@@ -300,19 +317,22 @@ def _queue_chunk(newsletter_id: int, settings: StoreSettings, low: int) -> bool:
                     key,
                 ],
             )
+            language = _language_sql("c.language")
             _execute(
                 cursor,
                 f"INSERT INTO {payloads} (message_id, language, context, reply_to, subject, text, html, raw,"
-                f" template_version) SELECT m.id, '', {json_param}, '', '', '', '', NULL, ''"
+                f" template_version) SELECT m.id, {language}, {json_param}, '', '', '', '', NULL, ''"
                 f" FROM {recipients} JOIN {messages} m ON m.{q('key')} = {keyed}"
+                f" JOIN {people} c ON c.id = {recipients}.customer_id"
                 f" WHERE {pending} AND NOT EXISTS (SELECT 1 FROM {payloads} p WHERE p.message_id = m.id)",
-                [context.decode(), key, *span],
+                [settings.default_language, context.decode(), key, *span],
             )
             _execute(
                 cursor,
                 f"UPDATE {recipients} SET message_id ="
-                f" (SELECT m.id FROM {messages} m WHERE m.{q('key')} = {keyed}) WHERE {pending}",
-                [key, *span],
+                f" (SELECT m.id FROM {messages} m WHERE m.{q('key')} = {keyed}), language ="
+                f" (SELECT {language} FROM {people} c WHERE c.id = {recipients}.customer_id) WHERE {pending}",
+                [key, settings.default_language, *span],
             )
     wakeup.queued()
     return True

@@ -65,7 +65,9 @@ def _raw_content(message: Message, payload: Payload) -> dict[str, Any]:
             "size": len(bytes(payload.raw)),
         }
     try:
-        rendered, version = compose.render_message(message, payload, StoreSettings.load())
+        settings = StoreSettings.load()
+        compose.complete([(message, payload)], settings)  # a newsletter's personal parts
+        rendered, version = compose.render_message(message, payload, settings)
     except Exception as exc:  # a held message: show why instead of the mail
         return {"composed": False, "error": f"{type(exc).__name__}: {exc}", "headers": []}
     return {

@@ -466,3 +466,14 @@ def test_resending_a_newsletter_message_sends_it_again_personalised(smtp_store, 
     again = received[-1].message
     assert again["List-Unsubscribe"] == first.message["List-Unsubscribe"]
     assert again["To"] == first.message["To"] and "Kari" in again["To"]
+
+
+def test_an_opt_out_from_the_shop_cancels_the_copies_still_waiting(api, store):
+    people = many(3)
+    sending.send(newsletter())
+    assert Message.objects.filter(notification="newsletter", status=Status.QUEUED).count() == 3
+    shop_says = {"id": "c1", "email": "c1@example.com", "first_name": "", "newsletter_opt_in": False}
+    assert api.put("/customers/c1", shop_says).status_code == 200
+    gone = Message.objects.get(newsletter_recipient__customer=people[1])
+    assert gone.status == Status.CANCELLED and "unsubscribed" in gone.last_error
+    assert Message.objects.filter(notification="newsletter", status=Status.QUEUED).count() == 2

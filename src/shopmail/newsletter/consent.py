@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
@@ -62,6 +63,16 @@ def headers(unsubscribe_url: str) -> list[list[str]]:
     return [["List-Unsubscribe", f"<{unsubscribe_url}>"], list(ONE_CLICK_HEADER)]
 
 
+def cancel_waiting(customer_ids: Iterable[int], reason: str = "the customer unsubscribed") -> int:
+    """Cancel the newsletter messages still waiting in the outbox for these customers."""
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    return Message.objects.filter(
+        newsletter_recipient__customer_id__in=ids, status__in=(Status.QUEUED, Status.DEFERRED)
+    ).update(status=Status.CANCELLED, last_error=reason, claimed_by="")
+
+
 def unsubscribe(
     customer: Customer, *, source: str, newsletter_id: int | None = None, detail: str = ""
 ) -> bool:
@@ -70,9 +81,7 @@ def unsubscribe(
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         now = timezone.now()
-        cancelled = Message.objects.filter(
-            newsletter_recipient__customer=customer, status__in=(Status.QUEUED, Status.DEFERRED)
-        ).update(status=Status.CANCELLED, last_error="the customer unsubscribed", claimed_by="")
+        cancelled = cancel_waiting([customer.pk])
         if not customer.newsletter_opt_in:
             return False
         customer.newsletter_opt_in = False

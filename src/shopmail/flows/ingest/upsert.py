@@ -17,6 +17,7 @@ from shopmail.db import fast_create, fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.result import CHUNK, Counts, Item
+from shopmail.newsletter import consent
 from shopmail.store.models import Customer, Product
 
 
@@ -57,6 +58,7 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
     latest = {data["id"]: data for data in datas}
     existing = fetch(Customer, "external_id", latest, lock=True)
     new, changed = [], []
+    opted_out: list[int] = []  # the shop says they no longer want newsletters
     arrived = timezone.now()
     for key, data in latest.items():
         fields = _customer_fields(data)
@@ -77,6 +79,8 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
             new.append(customer)
             existing[key] = customer
         elif customer.data_hash != fields["data_hash"]:
+            if customer.newsletter_opt_in and not fields["newsletter_opt_in"]:
+                opted_out.append(customer.pk)
             for name, value in fields.items():
                 setattr(customer, name, value)
             changed.append(customer)
@@ -88,6 +92,7 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
     for customer in changed:
         customer.updated_at = now
     fast_update(changed, [*_CUSTOMER_FIELDS, "updated_at"])
+    consent.cancel_waiting(opted_out, "the customer unsubscribed (in the shop)")
     return existing
 
 

@@ -311,13 +311,12 @@ def cmd_setup_shopmail(args: dict[str, Any]) -> None:
     from django.db import connection
 
     call_command("migrate", interactive=False, verbosity=0)
-    from shopmail.api.settings import apply_patch
     from shopmail.flows.ingest import ingest
     from shopmail.mail import compose
     from shopmail.mail.models import Message, Payload
-    from shopmail.store.models import StoreSettings
+    from shopmail.store import store_settings
 
-    store = apply_patch(StoreSettings.load(), store_patch(int(args["port"])))
+    store = store_settings.patch(store_patch(int(args["port"])))
     orders = int(args["n"]) // 2
     started = time.perf_counter()
     ingest(orders=[bench_order(100000 + i) for i in range(orders)], source="api")
@@ -344,8 +343,9 @@ def cmd_setup_shopmail(args: dict[str, Any]) -> None:
                 }
             )
         )
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if connection.vendor == "sqlite":  # the data dir is copied per run: everything in the main file
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
 
 
@@ -354,10 +354,9 @@ def cmd_latency_setup(args: dict[str, Any]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    from shopmail.api.settings import apply_patch
-    from shopmail.store.models import StoreSettings
+    from shopmail.store import store_settings
 
-    apply_patch(StoreSettings.load(), store_patch(int(args["port"])))
+    store_settings.patch(store_patch(int(args["port"])))
     out("OK")
 
 

@@ -79,11 +79,10 @@ def step_setup(args: argparse.Namespace) -> None:
     from django.db import connection
 
     from _lanes import store_patch
-    from shopmail.api.settings import apply_patch
-    from shopmail.store.models import StoreSettings
+    from shopmail.store import store_settings
 
     call_command("migrate", interactive=False, verbosity=0)
-    apply_patch(StoreSettings.load(), store_patch(free_port()))
+    store_settings.patch(store_patch(free_port()))
     serial = "BIGSERIAL PRIMARY KEY" if connection.vendor == "postgresql" else "INTEGER PRIMARY KEY"
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS bench_floor (id {serial}, external_id TEXT, body TEXT)")

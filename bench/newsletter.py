@@ -3,7 +3,8 @@ until Postfix's ``smtp-sink`` has accepted every message.
 
     .venv/bin/python bench/newsletter.py [--customers 100000] [--workers 2] [--concurrency 25]
                                          [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
-                                         [--lane shopmail|post_office|both]
+                                         [--lane shopmail|post_office|both] [--with-source]
+    .venv/bin/python bench/newsletter.py --queue-only [--baseline-src OTHER/src] [--runs 3]
 
 Needs ``/usr/sbin/smtp-sink`` (Debian: ``apt-get install postfix``), started here on a free
 127.0.0.1 port with ``-M <customers>`` so it exits once it has accepted them all; that exit is
@@ -217,6 +218,60 @@ def call(step: str, env: dict[str, str], *args: str) -> dict:
         [sys.executable, __file__, "--step", step, *args], env=env, check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+SOURCE = "/usr/sbin/smtp-source"
+
+
+def source_lane(args: argparse.Namespace, size: int) -> dict:
+    """Postfix's ``smtp-source`` sending the same number of messages of the same size to the same
+    kind of sink, with as many connections as the shopmail lane has in all: the ceiling."""
+    port = free_port()
+    sink = start_sink(port, args.customers)
+    sessions = args.workers * args.concurrency
+    start = time.perf_counter()
+    source = subprocess.Popen(
+        [SOURCE, "-s", str(sessions), "-l", str(size), "-m", str(args.customers), f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sink.wait(timeout=args.timeout)
+        wall = time.perf_counter() - start
+    finally:
+        for proc in (source, sink):
+            if proc.poll() is None:
+                proc.kill()
+    return {
+        "lane": "smtp-source",
+        "database": "-",
+        "customers": args.customers,
+        "message_bytes": size,
+        "sessions": sessions,
+        "wall_seconds": round(wall, 2),
+        "msgs_per_s": round(args.customers / wall),
+    }
+
+
+def queue_only(args: argparse.Namespace, work: Path, src: Path) -> dict:
+    """Freezing the list and queueing only (issue 26, 3: queueing <= 3 s), no workers, no sink:
+    a fresh database each time, the given src tree."""
+    data = work / f"queue-{time.monotonic_ns()}"
+    data.mkdir()
+    database, drop = pg_database(args.postgres, f"shopmail_bench_q{os.getpid()}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+        "DJANGO_SETTINGS_MODULE": "shopmail.settings",
+        "SHOPMAIL_DATA_DIR": str(data),
+        "DATABASE_URL": database or "",
+        "SHOPMAIL_BASE_URL": "https://shop.example.com",
+    }
+    try:
+        made = call("setup", env, str(args.customers), str(free_port()), str(args.concurrency))
+        return {"src": str(src), "customers": args.customers, **call("send", env, str(made["newsletter"]))}
+    finally:
+        drop()
 
 
 def shopmail_lane(args: argparse.Namespace, work: Path) -> dict:
@@ -439,6 +494,16 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a throwaway db is made)")
     parser.add_argument("--lane", choices=("shopmail", "post_office", "both"), default="shopmail")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument(
+        "--queue-only", action="store_true", help="only freeze and queue (no workers, no sink), --runs times"
+    )
+    parser.add_argument("--baseline-src", default="", help="with --queue-only: also time this src tree, in turns")
+    parser.add_argument("--runs", type=int, default=3, help="with --queue-only: rounds (default 3)")
+    parser.add_argument(
+        "--with-source",
+        action="store_true",
+        help="after the shopmail lane, smtp-source with the same count, size and connections (the ceiling)",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.step:  # one step inside a lane's environment
@@ -450,6 +515,22 @@ def main() -> None:
         print(json.dumps(result))
         return
     results = []
+    if args.queue_only:
+        trees = [ROOT / "src", *([Path(args.baseline_src)] if args.baseline_src else [])]
+        times: dict[str, list[float]] = {str(tree): [] for tree in trees}
+        with tempfile.TemporaryDirectory(prefix="shopmail-bench-") as tmp:
+            for _ in range(args.runs):
+                for tree in trees:
+                    result = queue_only(args, Path(tmp), tree)
+                    times[str(tree)].append(result["queue_seconds"])
+                    print(json.dumps({**result, "load": os.getloadavg()[0]}), flush=True)
+        medians = {name: sorted(values)[len(values) // 2] for name, values in times.items()}
+        for name, median in medians.items():
+            print(f"queueing {args.customers:,} recipients, median of {args.runs}: {median:.2f} s  ({name})")
+        if args.baseline_src:
+            new, old = medians[str(trees[0])], medians[str(trees[1])]
+            print(f"this tree / baseline: {new / old:.3f} ({old / new:.1f}x faster)")
+        return
     with tempfile.TemporaryDirectory(prefix="shopmail-bench-") as tmp:
         for lane in ("shopmail", "post_office"):
             if args.lane in (lane, "both"):
@@ -458,12 +539,18 @@ def main() -> None:
                 run = shopmail_lane if lane == "shopmail" else post_office_lane
                 results.append(run(args, work))
                 print(json.dumps(results[-1]), flush=True)
+                if lane == "shopmail" and args.with_source:
+                    results.append(source_lane(args, int(results[-1].get("message_bytes") or 110_000)))
+                    print(json.dumps(results[-1]), flush=True)
     for result in results:
         if "wall_seconds" in result:
             print(
                 f"{result['lane']:>20}: {result['customers']:,} messages in {result['wall_seconds']:.1f} s"
                 f" = {result['msgs_per_s']:,} msg/s ({result['database']})"
             )
+    rates = {result["lane"]: result["msgs_per_s"] for result in results if "msgs_per_s" in result}
+    if "shopmail" in rates and "smtp-source" in rates:
+        print(f"shopmail / smtp-source: {rates['shopmail'] / rates['smtp-source']:.1%} (target >= 85 %)")
 
 
 if __name__ == "__main__":

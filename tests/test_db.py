@@ -68,3 +68,56 @@ def test_raw_rows_are_the_rows_of_the_queryset_in_its_order_and_sort_like_the_va
     assert [pk for pk, _ in raw] == [pk for pk, _ in parsed]  # same rows, same order, LIMIT kept
     assert sorted(raw, key=lambda row: row[1]) == raw  # the raw due times sort as the times do
     assert all(isinstance(row, tuple) for row in raw)
+
+
+def test_fast_create_stores_what_bulk_create_stores_and_sets_the_keys():
+    from shopmail.store.models import Customer, Order
+
+    at = dt.datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    people = [
+        Customer(external_id=f"c{i}", email=f"c{i}@x.com", first_name="Ünï 'q' %s", data={"k": [i, "ø"]})
+        for i in range(451)  # several statements, with a rest
+    ]
+    from shopmail.db import fast_create
+
+    fast_create(people)
+    assert all(person.pk for person in people) and len({person.pk for person in people}) == 451
+    stored = {c.pk: c for c in Customer.objects.all()}
+    for person in people:
+        number = int(person.external_id[1:])
+        row = stored[person.pk]
+        assert (row.external_id, row.data) == (person.external_id, {"k": [number, "ø"]})
+        assert stored[person.pk].first_name == "Ünï 'q' %s"
+    orders = [
+        Order(
+            external_id=f"o{i}",
+            customer=people[i],
+            status="processing",
+            created_at=at,
+            updated_at=at + dt.timedelta(minutes=i),
+            snapshot={"id": f"o{i}", "lines": [{"sku": "A", "quantity": 2}], "note": None},
+            snapshot_hash="h" * 32,
+        )
+        for i in range(3)
+    ]
+    fast_create(orders)
+    twin = Order(
+        external_id="twin", customer=people[0], status="processing", created_at=at, updated_at=at,
+        snapshot=orders[0].snapshot, snapshot_hash="h" * 32,
+    )  # fmt: skip
+    Order.objects.bulk_create([twin])
+    by_id = {o.external_id: o for o in Order.objects.all()}
+    for i, made in enumerate(orders):
+        stored_order = by_id[f"o{i}"]
+        assert stored_order.pk == made.pk and stored_order.customer_id == people[i].pk
+        assert stored_order.updated_at == at + dt.timedelta(minutes=i) and stored_order.created_at == at
+        assert stored_order.snapshot == made.snapshot and stored_order.notify_state == {}
+        assert stored_order.stored_at is not None  # auto_now is applied
+    assert by_id["o0"].snapshot == by_id["twin"].snapshot
+    assert Order.objects.filter(snapshot__lines__0__sku="A").count() == 4  # JSON lookups see both the same
+
+
+def test_fast_create_with_nothing_does_nothing():
+    from shopmail.db import fast_create
+
+    fast_create([])

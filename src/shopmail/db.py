@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -109,6 +110,94 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             part = rows[start : start + _ROWS_PER_INSERT]
             cursor.execute(head + ", ".join([one] * len(part)), [value for row in part for value in row])
+
+
+def _converter(field: Any) -> Any:
+    """How one field's Python value becomes what the driver takes, decided once per field.
+
+    The common types are converted directly (JSON with orjson, datetimes with the backend's own
+    adapter, plain values as they are); any other field goes through ``get_db_prep_save`` as in
+    Django. ``fast_create`` calls this per field, not per value."""
+    from django.db import models
+
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        import orjson
+
+        def dumps(value: Any) -> str:
+            return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return lambda value: None if value is None else Jsonb(value, dumps=dumps)
+        return lambda value: None if value is None else dumps(value)
+
+    def django(value: Any) -> Any:  # anything unusual: exactly as Django prepares it
+        return field.get_db_prep_save(value, connection)
+
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: (
+            value if value is None else adapt(value) if type(value) is dt.datetime else django(value)
+        )
+    kinds: tuple[type, ...] = ()
+    if isinstance(field, (models.CharField, models.TextField)):
+        kinds = (str,)
+    elif isinstance(field, models.BooleanField):
+        kinds = (bool,)
+    elif isinstance(field, (models.IntegerField, models.ForeignKey)):  # a foreign key: its *_id value
+        kinds = (int,)
+    if kinds:
+        return lambda value: value if value is None or type(value) in kinds else django(value)
+    return django
+
+
+def fast_create(objs: Sequence[M]) -> None:
+    """``bulk_create`` for many new rows of one model, with their primary keys set, at a fraction
+    of its cost: Django compiles every value of every row through its SQL compiler (half of a
+    first import's time); this converts each field's values with one converter per field and
+    sends multi-row INSERTs with ``RETURNING`` the keys (SQLite 3.35+ and PostgreSQL return them
+    in the order of the rows, as Django's bulk_create relies on too). Defaults are applied by
+    the model's constructor as usual, ``auto_now``/``auto_now_add`` times by their field, and a
+    related object assigned before it was saved gives its key now, as in bulk_create."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)
+    ]
+    converters = [_converter(f) for f in fields]
+    names = [f.attname for f in fields]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objs if stamped else ():
+        for field in stamped:
+            field.pre_save(obj, True)
+    related = [f for f in fields if f.is_relation and f.many_to_one]
+    for obj in objs if related else ():
+        cached = obj._state.fields_cache
+        for field in related:
+            target = cached.get(field.name)
+            if target is not None and getattr(obj, field.attname) is None:
+                setattr(obj, field.attname, target.pk)
+    head = (
+        f"INSERT INTO {table(model)} ("
+        + ", ".join(str(connection.ops.quote_name(str(f.column))) for f in fields)
+        + ") VALUES "
+    )
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f" RETURNING {column(model, 'pk')}"
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), _ROWS_PER_INSERT):
+            part = objs[start : start + _ROWS_PER_INSERT]
+            params = [
+                value if convert is None else convert(value)
+                for obj in part
+                for convert, value in zip(converters, [getattr(obj, name) for name in names], strict=True)
+            ]
+            cursor.execute(head + ", ".join([one] * len(part)) + returning, params)
+            for obj, (pk,) in zip(part, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding, obj._state.db = False, connection.alias
 
 
 def select_list(model: type[Model], alias: str) -> str:

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shopmail.account.language.CustomerLanguageMiddleware",  # customer pages in their language (SPEC 7)
+    "shopmail.panel.language.PanelLanguageMiddleware",  # the panel in each staff user's language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -142,7 +143,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-# the customer pages' languages: a gettext catalog each in src/shopmail/locale (docs/translations.md)
+# the languages of the customer pages and of the panel: a gettext catalog each in src/shopmail/locale
+# (docs/translations.md)
 LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("de", "Deutsch")]
 LOCALE_PATHS = [str(Path(__file__).resolve().parent / "locale")]
 TIME_ZONE = "UTC"

@@ -143,3 +143,21 @@ def test_back_in_stock_for_open_backordered_line():
     assert (change.rule, change.line) == ("back_in_stock", "1")
     assert back_in_stock(snap, "OTHER") == []
     assert back_in_stock(evolve(snap, 5, status="cancelled"), "MUG-01") == []
+
+
+def test_a_change_as_a_dict_is_dataclasses_asdict_and_shares_nothing_mutable():
+    import dataclasses
+
+    from shopmail.domain.changes import Change
+
+    nested = {"lines": [{"id": "1", "quantity": 2}]}
+    for change in (
+        Change("status_changed", "pending", "processing", before_meaning="pending", after_meaning="done"),
+        Change("expected_delivery_date_changed", None, "2026-12-24", line="1", description="x"),
+        Change("order_refunded", nested, [1, 2], refund="r-1"),
+    ):
+        as_dict = change.as_dict()
+        assert as_dict == dataclasses.asdict(change)
+        assert list(as_dict) == [f.name for f in dataclasses.fields(change)]
+    as_dict["before"]["lines"][0]["quantity"] = 99
+    assert nested["lines"][0]["quantity"] == 2

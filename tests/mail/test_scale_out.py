@@ -13,7 +13,7 @@ import pytest
 
 from factories import order
 from fixtures.delivery import shopmail_process
-from shopmail.mail.models import Message, Status
+from shopmail.mail.models import Message, Status, WorkerBeat
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -94,7 +94,8 @@ def test_one_command_runs_three_processes_that_deliver_each_message_once(api, sm
     try:
         _wait_until(lambda: len(_children(team.pid)) == 2)
         children = _children(team.pid)
-        time.sleep(3)  # all three set up and looking for mail
+        # all three set up and looking for mail: each writes its first heartbeat just before its first claim
+        _wait_until(lambda: WorkerBeat.objects.filter(stopped_at__isnull=True).count() == 3, 60)
         for start in range(0, 1000, 250):
             orders = [order(str(i), status="processing") for i in range(start, start + 250)]
             assert api.post("/sync", {"orders": orders}).status_code == 200

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from newsletter_support import customer, parsed, quick, unsubscribe_path
 
-from shopmail.mail import editing, outbox
+from shopmail.mail import editing
 from shopmail.mail.models import Message, Priority, Status
 from shopmail.mail.worker import claim, drain
 from shopmail.newsletter import consent, drafts, sending, stats
@@ -260,24 +260,25 @@ def test_sending_twice_sends_nobody_twice(smtp_store, smtp_server):
 def test_crash_mid_send_then_restart_sends_nobody_twice(smtp_store, smtp_server, monkeypatch):
     many(120)
     letter = newsletter()
-    monkeypatch.setattr(sending, "BATCH", 50)
-    real_queue, calls = outbox.queue, []
+    monkeypatch.setattr(sending, "CHUNK", 50)
+    real_execute, calls = sending._execute, []
 
-    def crashing_queue(drafts, settings):
-        calls.append(len(drafts))
-        if len(calls) == 2:
-            raise RuntimeError("power cut")  # the second batch's transaction is rolled back
-        return real_queue(drafts, settings)
+    def crashing_execute(cursor, sql, params):
+        calls.append(sql)
+        if len(calls) == 9:  # the second chunk, its messages inserted, not its payloads
+            raise RuntimeError("power cut")  # the second chunk's transaction is rolled back
+        real_execute(cursor, sql, params)
 
-    monkeypatch.setattr(sending.outbox, "queue", crashing_queue)
+    monkeypatch.setattr(sending, "_execute", crashing_execute)
     with pytest.raises(RuntimeError):
         sending.send(letter)
+    assert calls[-1].startswith("INSERT INTO") and "payload" in calls[-1]
     letter.refresh_from_db()
     assert letter.status == NewsletterStatus.SENDING and letter.recipient_count == 120
     assert Message.objects.filter(notification="newsletter").count() == 50
     drain()  # the worker sends what was queued meanwhile
     smtp_server.wait_for(50)
-    monkeypatch.setattr(sending.outbox, "queue", real_queue)
+    monkeypatch.setattr(sending, "_execute", real_execute)
     resumed = sending.send(letter)  # "send" again (the panel offers "Resume sending")
     assert resumed.status == NewsletterStatus.QUEUED
     assert Message.objects.filter(notification="newsletter").count() == 120
@@ -361,6 +362,27 @@ def test_opt_out_between_freezing_and_queueing_is_skipped(store, monkeypatch):
     assert Message.objects.filter(notification="newsletter").count() == 9
     assert Recipient.objects.get(newsletter=letter, customer=people[3]).skipped == "unsubscribed"
     assert stats.delivery_counts(done)["skipped"] == 1
+
+
+@delivery
+def test_a_customer_deleted_before_queueing_is_skipped_and_after_it_is_held(smtp_store, smtp_server):
+    people = many(6)
+    letter = newsletter()
+    sending.freeze(letter.pk)
+    people[1].delete()  # between freezing and queueing
+    sending.queue_pending(letter.pk)
+    assert Recipient.objects.get(newsletter=letter, position=1).skipped == "deleted"
+    assert Message.objects.filter(notification="newsletter").count() == 5
+    gone = Recipient.objects.get(newsletter=letter, position=4)
+    gone.customer.delete()  # after queueing, before the worker composed it: nothing goes to them
+    drain()
+    assert Message.objects.get(pk=gone.message_id).status == Status.HELD
+    assert "no longer exists" in Message.objects.get(pk=gone.message_id).last_error
+    received = smtp_server.wait_for(4)
+    assert sorted(m.rcpt_tos[0] for m in received) == [f"c{n}@example.com" for n in (0, 2, 3, 5)]
+    # the message log shows the language and personal parts the worker composed with
+    sent = Message.objects.filter(notification="newsletter", status=Status.SENT).select_related("payload")
+    assert {m.payload.language for m in sent} <= {"en", "nb", "de"} and all(m.payload.subject for m in sent)
 
 
 def test_one_mail_per_address_even_on_two_customers(store):

@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from panel_support import STAFF_EMAIL
 from test_browser import browser, panel, snap  # noqa: F401  (the fixtures: a signed-in panel page)
 
 from factories import order
 from shopmail.flows.ingest import ingest
+from shopmail.panel.language import choose
 from shopmail.store.models import StoreSettings
 
 pytest.importorskip("playwright.sync_api")
@@ -27,6 +30,8 @@ def test_phone_menu_tables_and_dates(panel):  # noqa: F811
     settings = StoreSettings.load()
     settings.default_language = "nb"
     settings.save()
+    # the owner chose an English panel (panel/language.py); dates still follow the store's nb
+    choose(get_user_model().objects.get(username=STAFF_EMAIL), "en")
     ingest(orders=[order(str(700 + index), status="processing") for index in range(6)])
     page = panel
     page.set_viewport_size(PHONE)

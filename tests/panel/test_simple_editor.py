@@ -128,3 +128,19 @@ def test_every_notification_takes_extra_text_in_both_parts(position):
             rendered = rendering.render(key, language, context, source)
             assert "Extra <strong>words</strong> for Fjord &amp; Fell." in rendered.html, (key, language)
             assert "Extra words for Fjord & Fell." in rendered.text, (key, language)
+
+
+def test_send_me_a_test_sends_the_unsaved_simple_draft_to_the_signed_in_user(staff, smtp_store, smtp_server):
+    response = staff.post(SIMPLE, {**DRAFT, "action": "test"})
+    assert response.status_code == 200 and 'id="test-result"' in response.content.decode()
+    [received] = smtp_server.wait_for(1)
+    assert received.rcpt_tos == ("boss@shop.test",)
+    assert received.message["Subject"] == "[Test] Ordre 10023 er bekreftet {ikke kode}"
+    assert "Ikke HTML" in received.message.get_body(("plain",)).get_content()
+    assert TemplateVersion.objects.count() == 0 and Message.objects.count() == 0
+
+
+def test_send_me_a_test_of_a_refused_draft_sends_nothing(staff, smtp_store, smtp_server):
+    response = staff.post(SIMPLE, {**DRAFT, "extra_text": "Hei {{ customer.password }}", "action": "test"})
+    assert response.status_code == 422 and 'id="test-result"' not in response.content.decode()
+    assert smtp_server.messages == [] and TemplateVersion.objects.count() == 0

@@ -73,6 +73,24 @@ def use_customer(request: HttpRequest, customer: Any) -> str:
     return language
 
 
+def respond_in(
+    language: str, request: HttpRequest, get_response: Callable[[HttpRequest], HttpResponse]
+) -> HttpResponse:
+    """The response to ``request`` made with ``language`` active (Content-Language, and Vary:
+    Accept-Language); the customer pages' middleware and the panel's use it."""
+    translation.activate(language)
+    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+    try:
+        response = get_response(request)
+        response.headers.setdefault("Content-Language", translation.get_language())
+        vary = response.headers.get("Vary", "")
+        if "Accept-Language" not in vary:
+            response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+        return response
+    finally:
+        translation.deactivate()
+
+
 class CustomerLanguageMiddleware:
     """Activates the customer's language on customer pages, and nothing on others (the panel,
     the API). Placed before MessageMiddleware, so flash messages are stored translated."""
@@ -83,15 +101,4 @@ class CustomerLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(CUSTOMER_PATHS):
             return self.get_response(request)
-        language = for_request(request)
-        translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        try:
-            response = self.get_response(request)
-            response.headers.setdefault("Content-Language", translation.get_language())
-            vary = response.headers.get("Vary", "")
-            if "Accept-Language" not in vary:
-                response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
-            return response
-        finally:
-            translation.deactivate()
+        return respond_in(for_request(request), request, self.get_response)

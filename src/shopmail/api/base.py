@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -95,3 +96,21 @@ def body_schema(model: Any, description: str = "") -> dict[str, Any]:
     schema = _inline(schema, schema.get("$defs", {}))
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": True, "description": description, "content": content}}
+
+
+def object_body(
+    properties: dict[str, Any],
+    required: Sequence[str] = (),
+    example: dict[str, Any] | None = None,
+    optional: bool = False,
+) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON object body by its properties, for a body that has
+    no Pydantic model (``body_schema`` for one that has)."""
+    schema: dict[str, Any] = {"type": "object"}
+    if required:
+        schema["required"] = list(required)
+    schema["properties"] = properties
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"requestBody": {"required": not optional, "content": {"application/json": media}}}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from shopmail.api.base import json_body, json_response
+from shopmail.api.base import json_body, json_response, object_body
 from shopmail.core.errors import Rejected
 from shopmail.dropship import service
 from shopmail.dropship.models import DropShipper
@@ -17,29 +17,15 @@ router = Router(tags=["dropshippers"])
 @router.post(
     "/dropshippers",
     summary="Create a drop-shipper login; it gets a dropshipper_invite e-mail with a one-time link",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["name", "email", "suppliers"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "email": {"type": "string"},
-                            "suppliers": {"type": "array", "items": {"type": "string"}},
-                        },
-                    },
-                    "example": {
-                        "name": "Mugs Ltd",
-                        "email": "orders@mugs.example",
-                        "suppliers": ["Mugs Ltd"],
-                    },
-                }
-            },
-        }
-    },
+    openapi_extra=object_body(
+        {
+            "name": {"type": "string"},
+            "email": {"type": "string"},
+            "suppliers": {"type": "array", "items": {"type": "string"}},
+        },
+        required=["name", "email", "suppliers"],
+        example={"name": "Mugs Ltd", "email": "orders@mugs.example", "suppliers": ["Mugs Ltd"]},
+    ),
 )
 def create_dropshipper(request: HttpRequest) -> HttpResponse:
     body = json_body(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from shopmail.api.base import json_body, json_response
+from shopmail.api.base import json_body, json_response, object_body
 from shopmail.flows import events
 
 router = Router(tags=["events"])
@@ -14,23 +14,10 @@ router = Router(tags=["events"])
 @router.post(
     "/events",
     summary="Report an event (customer.registered, contact.submitted, affiliate.signed_up, ...)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["type", "data"],
-                        "properties": {
-                            "type": {"type": "string", "enum": sorted(events.EVENTS)},
-                            "data": {"type": "object"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=object_body(
+        {"type": {"type": "string", "enum": sorted(events.EVENTS)}, "data": {"type": "object"}},
+        required=["type", "data"],
+    ),
 )
 def post_event(request: HttpRequest) -> HttpResponse:
     body = json_body(request)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from shopmail.api import queries
-from shopmail.api.base import body_schema, json_body, json_response
+from shopmail.api.base import body_schema, json_body, json_response, object_body
 from shopmail.core.errors import Rejected
 from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn, ident
 from shopmail.flows import ingest
 
 router = Router(tags=["ingest"])
+_FLAGS = ("dry_run", "silent", "partial")  # of a sync run
 
 
 def _with_path_key(body: dict[str, Any], field: str, value: str) -> dict[str, Any]:
@@ -24,11 +27,14 @@ def _with_path_key(body: dict[str, Any], field: str, value: str) -> dict[str, An
     return body
 
 
-def _prefix_errors(exc: Rejected, kind: str) -> Rejected:
+@contextmanager
+def _errors_of_one() -> Iterator[None]:
     """Errors of a single-item run point into the request body, not into a batch."""
-    return Rejected(
-        [{"loc": ["body", *err["loc"][2:]], "msg": err["msg"]} for err in exc.errors if err] or []
-    )
+    try:
+        yield
+    except Rejected as exc:
+        errors = [{"loc": ["body", *err["loc"][2:]], "msg": err["msg"]} for err in exc.errors if err]
+        raise Rejected(errors) from None
 
 
 @router.put(
@@ -38,10 +44,8 @@ def _prefix_errors(exc: Rejected, kind: str) -> Rejected:
 )
 def put_order(request: HttpRequest, order_id: str) -> HttpResponse:
     body = _with_path_key(json_body(request), "id", order_id)
-    try:
+    with _errors_of_one():
         result = ingest.ingest(orders=[body], source="api")
-    except Rejected as exc:
-        raise _prefix_errors(exc, "orders") from None
     entry = result.orders.get(order_id) or {"order": order_id, "stale": False, "changes": [], "messages": []}
     return json_response(entry)
 
@@ -57,26 +61,12 @@ def get_order(request: HttpRequest, order_id: str) -> HttpResponse:
 @router.post(
     "/sync",
     summary="One sync run (orders, products, customers)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "orders": {"type": "array", "items": {"type": "object"}},
-                            "products": {"type": "array", "items": {"type": "object"}},
-                            "customers": {"type": "array", "items": {"type": "object"}},
-                            "dry_run": {"type": "boolean", "default": False},
-                            "silent": {"type": "boolean", "default": False},
-                            "partial": {"type": "boolean", "default": False},
-                        },
-                    }
-                }
-            },
+    openapi_extra=object_body(
+        {
+            **{kind: {"type": "array", "items": {"type": "object"}} for kind in ingest.KINDS},
+            **{flag: {"type": "boolean", "default": False} for flag in _FLAGS},
         }
-    },
+    ),
 )
 def sync(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
@@ -88,12 +78,12 @@ def sync(request: HttpRequest) -> HttpResponse:
             errors.append({"loc": ["body", kind], "msg": "must be a list"})
         lists[kind] = value if isinstance(value, list) else []
     flags: dict[str, bool] = {}
-    for flag in ("dry_run", "silent", "partial"):
+    for flag in _FLAGS:
         value = body.get(flag, False)
         if not isinstance(value, bool):
             errors.append({"loc": ["body", flag], "msg": "must be true or false"})
         flags[flag] = value is True
-    unknown = sorted(set(body) - {*ingest.KINDS, "dry_run", "silent", "partial"})
+    unknown = sorted(set(body) - {*ingest.KINDS, *_FLAGS})
     errors.extend({"loc": ["body", name], "msg": "is not a sync field"} for name in unknown)
     if errors:
         raise Rejected(errors)
@@ -119,20 +109,16 @@ def sync(request: HttpRequest) -> HttpResponse:
 )
 def put_customer(request: HttpRequest, customer_id: str) -> HttpResponse:
     body = _with_path_key(json_body(request), "id", customer_id)
-    try:
+    with _errors_of_one():
         ingest.ingest(customers=[body], source="api")
-    except Rejected as exc:
-        raise _prefix_errors(exc, "customers") from None
     return json_response(queries.customer_detail(customer_id))
 
 
 @router.put("/products/{sku}", openapi_extra=body_schema(ProductIn, "A product."), summary="Upsert a product")
 def put_product(request: HttpRequest, sku: str) -> HttpResponse:
     body = _with_path_key(json_body(request), "sku", sku)
-    try:
+    with _errors_of_one():
         result = ingest.ingest(products=[body], source="api")
-    except Rejected as exc:
-        raise _prefix_errors(exc, "products") from None
     return json_response(
         {**queries.product_detail(sku), "messages": result.messages, "changes": result.summary()["changes"]}
     )

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
-from shopmail.api.base import json_body, json_response
+from shopmail.api.base import json_body, json_response, object_body
 from shopmail.core.errors import Rejected
 from shopmail.core.redact import redact_link_tokens
 from shopmail.mail import actions
@@ -105,25 +105,13 @@ def get_message(request: HttpRequest, message_id: int) -> HttpResponse:
     return json_response(message_detail(message))
 
 
-_CUSTOM_BODY = {
-    "requestBody": {
-        "required": False,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"custom_message": {"type": "string", "maxLength": 5000}},
-                }
-            }
-        },
-    }
-}
+_CUSTOM_MESSAGE = {"custom_message": {"type": "string", "maxLength": 5000}}
 
 
 @router.post(
     "/messages/{message_id}/resend",
     summary="Queue a copy, re-rendered with a custom message",
-    openapi_extra=_CUSTOM_BODY,
+    openapi_extra=object_body(_CUSTOM_MESSAGE, optional=True),
 )
 def resend(request: HttpRequest, message_id: int) -> HttpResponse:
     message = _get(message_id)
@@ -140,23 +128,10 @@ def resend(request: HttpRequest, message_id: int) -> HttpResponse:
 @router.post(
     "/orders/{order_id}/notify",
     summary="Send any order notification now",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["notification"],
-                        "properties": {
-                            "notification": {"type": "string", "enum": list(actions.ORDER_NOTIFICATIONS)},
-                            "custom_message": {"type": "string", "maxLength": 5000},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=object_body(
+        {"notification": {"type": "string", "enum": list(actions.ORDER_NOTIFICATIONS)}, **_CUSTOM_MESSAGE},
+        required=["notification"],
+    ),
 )
 def notify(request: HttpRequest, order_id: str) -> HttpResponse:
     order = Order.objects.filter(external_id=order_id).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from shopmail.api.base import json_body, json_response
+from shopmail.api.base import json_body, json_response, object_body
 from shopmail.core.errors import Rejected
 from shopmail.mail import editing, templates
 from shopmail.mail.notifications import NOTIFICATIONS
@@ -53,23 +53,7 @@ def get_template(request: HttpRequest, notification: str, language: str) -> Http
 @router.put(
     _PATH,
     summary="Save a template (refused with the line and reason if it does not compile or render)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "subject": {"type": "string"},
-                            "html": {"type": "string"},
-                            "text": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=object_body({part: {"type": "string"} for part in ("subject", "html", "text")}),
 )
 def put_template(request: HttpRequest, notification: str, language: str) -> HttpResponse:
     _checked(notification, language)

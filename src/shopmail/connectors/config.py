@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shopmail.connectors.models import Connector
 from shopmail.core import secretbox
+from shopmail.store.models import StoreSettings
+from shopmail.store.store_settings import Section
 
 SECRETS = ("access_token", "consumer_secret", "webhook_secret")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -129,3 +131,17 @@ def configure(platform: str, **values: Any) -> None:
         apply(validate({platform: values}))
     except ValidationError as exc:
         raise ValueError(str(exc)) from None
+
+
+class ConnectorsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    connectors: ConnectorsIn | None = None  # SPEC section 8; secrets write-only
+
+
+def _apply(settings: StoreSettings, part: ConnectorsPatch) -> None:
+    if part.connectors is not None:
+        apply(part.connectors)  # kept in the connectors' own table, secrets sealed
+
+
+# The ``connectors`` section of the store settings, registered from ``ConnectorsConfig.ready()``.
+SECTION = Section("connectors", ConnectorsPatch, lambda settings: {"connectors": all_public()}, _apply)

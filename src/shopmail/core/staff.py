@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 View = Callable[..., HttpResponseBase]
 
@@ -57,7 +58,7 @@ def staff_required(view: View) -> View:
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         if not (user.is_active and user.is_staff):
-            return forbidden(request, "This account is not a member of the store's staff.")
+            return forbidden(request, _("This account is not a member of the store's staff."))
         return harden(view(request, *args, **kwargs))
 
     return wrapped
@@ -69,7 +70,7 @@ def superuser_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_superuser:
-            return forbidden(request, "Only administrators can manage staff users.")
+            return forbidden(request, _("Only administrators can manage staff users."))
         return view(request, *args, **kwargs)
 
     return staff_required(wrapped)

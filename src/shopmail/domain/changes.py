@@ -7,9 +7,10 @@ rule of SPEC section 4; deciding what is *sent* is ``rules.decide``'s job.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from shopmail.domain import statuses
@@ -87,7 +88,16 @@ class Change:
         return self.rule
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict``, without its recursive copy of plain values (a tenth of the
+        time: it ran for every change of a first import)."""
+        return {
+            name: value if type(value) in _PLAIN else copy.deepcopy(value)
+            for name, value in zip(_CHANGE_FIELDS, (getattr(self, n) for n in _CHANGE_FIELDS), strict=True)
+        }
+
+
+_CHANGE_FIELDS = tuple(f.name for f in fields(Change))
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def effective_date(line: Snapshot, order: Snapshot) -> str | None:

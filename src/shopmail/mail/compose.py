@@ -30,14 +30,28 @@ class Composed:
 
 
 Composer = Callable[[Message, Payload, StoreSettings], "Composed | None"]
+Completer = Callable[[Sequence[tuple[Message, Payload]], StoreSettings], None]
 _COMPOSERS: dict[str, Composer] = {}
+_COMPLETERS: dict[str, Completer] = {}
 
 
-def register(notification: str, composer: Composer) -> None:
+def register(notification: str, composer: Composer, complete: Completer | None = None) -> None:
     """A feature composes its own notification (the newsletter renders its shared parts once per
     newsletter): registered from its AppConfig.ready(), so mail never imports a feature. A
-    composer returns ``None`` for a message it leaves to the standard path."""
+    composer returns ``None`` for a message it leaves to the standard path. ``complete``, if
+    given, fills in a whole batch's payloads before they are composed (the newsletter reads its
+    recipients' personal parts in one query); the composer must not rely on it."""
     _COMPOSERS[notification] = composer
+    if complete is not None:
+        _COMPLETERS[notification] = complete
+
+
+def complete(pairs: Sequence[tuple[Message, Payload]], settings: StoreSettings) -> None:
+    """Let each registered feature fill in its messages' payloads of this batch at once."""
+    for notification, completer in _COMPLETERS.items():
+        mine = [pair for pair in pairs if pair[0].notification == notification]
+        if mine:
+            completer(mine, settings)
 
 
 # Keys of the per-batch ``sources`` dict besides (notification, language) -> template: what one

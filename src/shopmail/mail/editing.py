@@ -78,6 +78,14 @@ def save(notification: str, language: str, body: Any, author: str = "") -> Templ
                 for p in problems
             ]
         )
+    return store_version(notification, language, source, author)
+
+
+def store_version(
+    notification: str, language: str, source: rendering.TemplateSource, author: str, **simple: Any
+) -> TemplateVersion:
+    """A checked template as the new live version (the full editor's and the simple editor's
+    saves; ``simple`` is what the simple editor keeps beside it)."""
     with transaction.atomic():
         return TemplateVersion.objects.create(
             notification=notification,
@@ -86,6 +94,7 @@ def save(notification: str, language: str, body: Any, author: str = "") -> Templ
             text=source.text,
             html=source.html,
             created_by=author,
+            **simple,
         )
 
 

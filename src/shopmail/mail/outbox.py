@@ -42,14 +42,18 @@ class Draft:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def new_message_id(from_email: str) -> str:
-    """A globally unique Message-ID, fixed for the life of the message (retries reuse it)."""
+def message_id_domain(from_email: str) -> str:
+    """The right-hand side of our Message-IDs: the From domain in ASCII."""
     domain = from_email.rpartition("@")[2] or "shopmail.invalid"
     try:
-        domain = domain.encode("idna").decode("ascii")
+        return domain.encode("idna").decode("ascii")
     except UnicodeError:
-        domain = "shopmail.invalid"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+        return "shopmail.invalid"
+
+
+def new_message_id(from_email: str) -> str:
+    """A globally unique Message-ID, fixed for the life of the message (retries reuse it)."""
+    return f"<{uuid.uuid4().hex}@{message_id_domain(from_email)}>"
 
 
 def language_for(customer: Mapping[str, Any] | None, settings: StoreSettings) -> str:

@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
-from shopmail.mail import rendering
+from shopmail.mail import editing, rendering
 from shopmail.mail.models import TemplateVersion
 from shopmail.mail.notifications import NOTIFICATIONS
 from shopmail.mail.render import extra
@@ -83,19 +81,16 @@ def save(notification: str, language: str, draft: SimpleDraft, author: str = "")
     source, problems = check(notification, language, draft)
     if problems:
         raise SimpleRefused(problems)
-    with transaction.atomic():
-        return TemplateVersion.objects.create(
-            notification=notification,
-            language=language,
-            subject=source.subject,
-            text=source.text,
-            html=source.html,
-            created_by=author,
-            simple=True,
-            simple_subject=" ".join(draft.subject.split()),
-            extra_text=draft.extra_text,
-            extra_position=draft.position,
-        )
+    return editing.store_version(
+        notification,
+        language,
+        source,
+        author,
+        simple=True,
+        simple_subject=" ".join(draft.subject.split()),
+        extra_text=draft.extra_text,
+        extra_position=draft.position,
+    )
 
 
 def _lookup(context: Any, path: str) -> Any:

@@ -127,7 +127,9 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
     sources: dict[Any, Any] = {}
     composed_now: list[Payload] = []
     subject_only: list[Payload] = []  # bulk mail (Composed.keep False): composed again for a retry
-    for message in with_pks(Message.objects.all(), later).order_by("priority", "id"):
+    batch_messages = list(with_pks(Message.objects.all(), later).order_by("priority", "id"))
+    compose_mod.complete([(message, payloads[message.pk]) for message in batch_messages], store)
+    for message in batch_messages:
         payload = payloads[message.pk]
         try:
             composed = compose_mod.compose(message, payload, store, sources)
@@ -163,7 +165,7 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
-        fast_update(subject_only, ["subject", "template_version"])
+        fast_update(subject_only, ["subject", "template_version", "language"])
     return prepared
 
 

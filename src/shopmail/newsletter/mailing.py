@@ -35,6 +35,7 @@ from shopmail.domain import mime
 from shopmail.mail import compose as compose_mod
 from shopmail.mail import rendering, templates
 from shopmail.mail.models import Message, Payload
+from shopmail.newsletter import sending
 from shopmail.newsletter.models import Newsletter
 from shopmail.store.models import StoreSettings
 
@@ -396,10 +397,20 @@ def _splice(skeleton: bytes, text: bytes, html: bytes) -> bytes | None:
     )
 
 
+def _personal_parts(message: Message, payload: Payload, settings: StoreSettings) -> None:
+    """A message queued without the recipient's personal parts (``sending._queue_chunk``) gets
+    them now, unless the worker's batch already filled them in (``sending.complete``)."""
+    if "customer" not in payload.context:
+        sending.complete([(message, payload)], settings)
+        if "customer" not in payload.context:
+            raise LookupError("the recipient's customer no longer exists")
+
+
 def _full(
     message: Message, payload: Payload, settings: StoreSettings, shared: Mapping[str, str]
 ) -> compose_mod.Composed:
     """The slow, general way: the whole template rendered for this one recipient."""
+    _personal_parts(message, payload, settings)
     context = {key: value for key, value in payload.context.items() if key != "newsletter_id"}
     context["extras"] = {**(context.get("extras") or {}), "newsletter": dict(shared)}
     copy = Payload(
@@ -411,6 +422,7 @@ def _full(
 def compose(message: Message, payload: Payload, settings: StoreSettings) -> compose_mod.Composed:
     """Compose one newsletter message whose payload names its newsletter by ``newsletter_id``."""
     newsletter_id = payload.context["newsletter_id"]
+    _personal_parts(message, payload, settings)
     shared = content(newsletter_id, payload.context.get("newsletter_revision"))
     if shared is None:
         raise LookupError(f"newsletter {newsletter_id} no longer exists")

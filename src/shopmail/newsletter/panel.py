@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shopmail.core.staff import staff_required
@@ -26,10 +28,10 @@ from shopmail.newsletter.models import ConsentSource, Newsletter, NewsletterStat
 from shopmail.store.models import Customer, StoreSettings
 
 STEPS = (
-    ("compose", "Compose"),
-    ("recipients", "Recipients"),
-    ("preview", "Preview and test"),
-    ("send", "Send"),
+    ("compose", gettext_lazy("Compose")),
+    ("recipients", gettext_lazy("Recipients")),
+    ("preview", gettext_lazy("Preview and test")),
+    ("send", gettext_lazy("Send")),
 )
 
 
@@ -40,7 +42,7 @@ def _newsletter(pk: int) -> Newsletter:
 def _draft(request: HttpRequest, pk: int) -> Newsletter | HttpResponse:
     newsletter = _newsletter(pk)
     if not newsletter.editable:
-        messages.info(request, "This newsletter is being sent or was sent; it can no longer be changed.")
+        messages.info(request, _("This newsletter is being sent or was sent; it can no longer be changed."))
         return redirect("newsletters:detail", pk=pk)
     return newsletter
 
@@ -96,7 +98,7 @@ def _save_compose(request: HttpRequest, newsletter: Newsletter | None) -> HttpRe
                 field = str(error["loc"][0])
                 form.add_error(field if field in form.fields else None, error["msg"])
         else:
-            messages.success(request, "Newsletter saved.")
+            messages.success(request, _("Newsletter saved."))
             if "regenerate" in request.POST or "stay" in request.POST:
                 return redirect("newsletters:compose", pk=newsletter.pk)
             return redirect("newsletters:recipients", pk=newsletter.pk)
@@ -141,7 +143,7 @@ def recipients(request: HttpRequest, pk: int) -> HttpResponse:
             filters = form.raw_filters()
             if segment is None and form.cleaned_data["save_as"]:
                 segment = drafts.save_segment(form.cleaned_data["save_as"], filters)
-                messages.success(request, f"Segment “{segment.name}” saved.")
+                messages.success(request, _("Segment “%(name)s” saved.") % {"name": segment.name})
             newsletter.segment = segment
             newsletter.filters = segments.clean(segment.filters if segment else filters)
             newsletter.revision += 1
@@ -240,16 +242,20 @@ def test_send(request: HttpRequest, pk: int) -> HttpResponse:
         customer = Customer.objects.filter(email__iexact=request.POST["as"]).first()
         target += f"?as={customer.email}" if customer else ""
     if not form.is_valid():
-        messages.error(request, "Give at least one address to send the test to.")
+        messages.error(request, _("Give at least one address to send the test to."))
         return redirect(target)
     try:
         addresses = sending.clean_addresses(form.cleaned_data["to"])
         queued = sending.test_send(newsletter, addresses, as_customer=customer)
     except sending.SendError as exc:
-        messages.error(request, "Test not sent: " + "; ".join(e["msg"] for e in exc.errors))
+        messages.error(
+            request, _("Test not sent: %(errors)s") % {"errors": "; ".join(e["msg"] for e in exc.errors)}
+        )
         return redirect(target)
     messages.success(
-        request, f"Test queued for {', '.join(m.to_email for m in queued)}. Its status is shown below."
+        request,
+        _("Test queued for %(to)s. Its status is shown below.")
+        % {"to": ", ".join(m.to_email for m in queued)},
     )
     return redirect(target)
 
@@ -272,9 +278,11 @@ def send_page(request: HttpRequest, pk: int) -> HttpResponse:
                 settings=settings,
             )
         except sending.SendError as exc:
-            messages.error(request, "Not sent: " + "; ".join(e["msg"] for e in exc.errors))
+            messages.error(
+                request, _("Not sent: %(errors)s") % {"errors": "; ".join(e["msg"] for e in exc.errors)}
+            )
         else:
-            messages.success(request, "The newsletter is queued for every recipient.")
+            messages.success(request, _("The newsletter is queued for every recipient."))
             return redirect("newsletters:detail", pk=pk)
     return _page(
         request,
@@ -334,7 +342,9 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     stopped = Message.objects.filter(
         newsletter_recipient__newsletter=newsletter, status__in=(Status.QUEUED, Status.DEFERRED)
     ).update(status=Status.CANCELLED, last_error="cancelled by staff", claimed_by="")
-    messages.success(request, f"{stopped} message(s) that had not gone out yet were cancelled.")
+    messages.success(
+        request, _("%(n)s message(s) that had not gone out yet were cancelled.") % {"n": stopped}
+    )
     return redirect("newsletters:detail", pk=pk)
 
 
@@ -347,7 +357,7 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         newsletter.filters, newsletter.segment = segment.filters, None  # drafts keep the filters
         newsletter.save(update_fields=["filters", "segment", "updated_at"])
     segment.delete()
-    messages.success(request, f"Segment “{name}” deleted.")
+    messages.success(request, _("Segment “%(name)s” deleted.") % {"name": name})
     return redirect("newsletters:index")
 
 
@@ -377,5 +387,5 @@ def subscriber_change(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     if request.POST.get("action") == "unsubscribe":
         consent.unsubscribe(customer, source=ConsentSource.PANEL, detail=f"by {request.user.get_username()}")
-        messages.success(request, f"{customer.email} is unsubscribed.")
+        messages.success(request, _("%(email)s is unsubscribed.") % {"email": customer.email})
     return redirect(f"{reverse('newsletters:subscribers')}?q={customer.email}")

@@ -24,6 +24,8 @@ from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from shopmail.core.client_ip import client_ip
@@ -34,14 +36,14 @@ class StaffAuthenticationForm(AuthenticationForm):
     """Sign-in by e-mail address (the username is the lower-cased address); staff only."""
 
     username = forms.CharField(
-        label="E-mail address",
+        label=_("E-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That e-mail address and password do not match a staff account.",
-        "not_staff": "This account is not a member of the store's staff.",
+        "invalid_login": _("That e-mail address and password do not match a staff account."),
+        "not_staff": _("This account is not a member of the store's staff."),
     }
 
     def clean_username(self) -> str:
@@ -78,7 +80,7 @@ class LogoutView(auth_views.LogoutView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are signed out.")
+        messages.info(request, gettext("You are signed out."))
         return response
 
 
@@ -92,7 +94,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        messages.success(self.request, "Your password was changed.")
+        messages.success(self.request, gettext("Your password was changed."))
         return response
 
 

@@ -7,6 +7,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+
 WIDTH = 720
 HEIGHT = 200
 PLOT_TOP = 14
@@ -70,8 +73,8 @@ def daily(counts: Mapping[dt.date, int], today: dt.date, days: int = 30) -> Char
                 y=round(PLOT_BOTTOM - height, 2),
                 width=round(slot - GAP, 2),
                 height=round(height, 2),
-                label=day.strftime("%d %b") if (days - 1 - index) % 7 == 0 else "",
-                title=f"{day:%a %d %b}: {value} sent",
+                label=dateformat.format(day, "d M") if (days - 1 - index) % 7 == 0 else "",
+                title=_("%(day)s: %(n)s sent") % {"day": dateformat.format(day, "D d M"), "n": value},
                 label_x=round(LEFT + index * slot + (slot - GAP / 2 if index == days - 1 else slot / 2), 2),
                 anchor="end" if index == days - 1 else "middle",
             )

@@ -10,6 +10,7 @@ from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shopmail.mail.health import SEEN_WITHIN
 from shopmail.mail.models import Attempt, Message, Status, WorkerBeat
@@ -25,18 +26,24 @@ def transport_summary(transport: dict[str, Any]) -> list[tuple[str, str]]:
     """What the transport is, in words, without its secrets."""
     kind = str(transport.get("kind") or "capture")
     rows = [
-        ("Transport", {"smtp": "SMTP", "sendmail": "sendmail", "capture": "Local capture"}.get(kind, kind))
+        (
+            _("Transport"),
+            {"smtp": "SMTP", "sendmail": "sendmail", "capture": _("Local capture")}.get(kind, kind),
+        )
     ]
     if kind == "smtp":
-        rows.append(("Server", f"{transport.get('host', '?')}:{transport.get('port', '(default)')}"))
-        rows.append(("Security", str(transport.get("security") or "starttls")))
+        port = transport.get("port", _("(default)"))
+        rows.append((_("Server"), f"{transport.get('host', '?')}:{port}"))
+        rows.append((_("Security"), str(transport.get("security") or "starttls")))
         if transport.get("username"):
-            rows.append(("Username", str(transport["username"])))
-            rows.append(("Password", "set" if transport.get("password") else "not set"))
+            rows.append((_("Username"), str(transport["username"])))
+            rows.append((_("Password"), _("set") if transport.get("password") else _("not set")))
     elif kind == "sendmail":
-        rows.append(("Program", str(transport.get("path") or "sendmail on PATH")))
+        rows.append((_("Program"), str(transport.get("path") or _("sendmail on PATH"))))
     else:
-        rows.append(("Where", "written as .eml files to the data directory (nothing leaves this machine)"))
+        rows.append(
+            (_("Where"), _("written as .eml files to the data directory (nothing leaves this machine)"))
+        )
     return rows
 
 

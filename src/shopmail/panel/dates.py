@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from shopmail.store.models import StoreSettings
 
@@ -64,5 +65,5 @@ class StoreDateField(forms.DateField):
         pattern, placeholder = store_format()
         kwargs.setdefault("input_formats", [pattern, ISO])
         kwargs.setdefault("widget", forms.DateInput(format=pattern, attrs=input_attrs(placeholder)))
-        kwargs.setdefault("help_text", f"As {placeholder}")
+        kwargs.setdefault("help_text", _("As %(format)s") % {"format": placeholder})
         super().__init__(*args, **kwargs)

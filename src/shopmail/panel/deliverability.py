@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.mail import signing
@@ -43,8 +44,10 @@ def suppression_remove(request: HttpRequest) -> HttpResponse:
     email = request.POST.get("email", "")[:254]
     if suppression.remove(email):
         messages.success(
-            request, f"{email} will be mailed again. Held messages to it can be retried in the message log."
+            request,
+            _("%(email)s will be mailed again. Held messages to it can be retried in the message log.")
+            % {"email": email},
         )
     else:
-        messages.error(request, f"{email} is not on the suppression list.")
+        messages.error(request, _("%(email)s is not on the suppression list.") % {"email": email})
     return redirect("panel:deliverability")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.dropship import service
@@ -38,8 +39,11 @@ def dropshipper_create(request: HttpRequest) -> HttpResponse:
         )
     except service.Invalid as exc:
         return _page(request, 422, [f"{err['loc'][1]}: {err['msg']}" for err in exc.errors])
-    sent = "an invitation e-mail is queued" if message else "the dropshipper_invite e-mail is switched off"
-    messages.success(request, f"Drop-shipper {dropshipper.name} created; {sent}.")
+    if message:
+        done = _("Drop-shipper %(name)s created; an invitation e-mail is queued.")
+    else:
+        done = _("Drop-shipper %(name)s created; the dropshipper_invite e-mail is switched off.")
+    messages.success(request, done % {"name": dropshipper.name})
     return redirect("panel:dropshippers")
 
 
@@ -48,9 +52,12 @@ def dropshipper_create(request: HttpRequest) -> HttpResponse:
 def dropshipper_invite(request: HttpRequest, pk: int) -> HttpResponse:
     dropshipper = get_object_or_404(DropShipper.objects.select_related("user"), pk=pk)
     message = service.invite(dropshipper)
-    messages.success(
-        request, f"Invitation to {dropshipper.email} {'queued' if message else 'not sent (switched off)'}."
-    )
+    if message:
+        messages.success(request, _("Invitation to %(email)s queued.") % {"email": dropshipper.email})
+    else:
+        messages.success(
+            request, _("Invitation to %(email)s not sent (switched off).") % {"email": dropshipper.email}
+        )
     return redirect("panel:dropshippers")
 
 
@@ -59,5 +66,5 @@ def dropshipper_invite(request: HttpRequest, pk: int) -> HttpResponse:
 def dropshipper_delete(request: HttpRequest, pk: int) -> HttpResponse:
     dropshipper = get_object_or_404(DropShipper.objects.select_related("user"), pk=pk)
     service.delete(dropshipper)
-    messages.success(request, f"Drop-shipper {dropshipper.name} removed.")
+    messages.success(request, _("Drop-shipper %(name)s removed.") % {"name": dropshipper.name})
     return redirect("panel:dropshippers")

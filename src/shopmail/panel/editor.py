@@ -4,12 +4,14 @@ reason), "send me a test", restore default, and the version history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.mail import editing, rendering, templates
@@ -72,6 +74,16 @@ def render_preview(
     return {"ok": True, "subject": result["subject"], "text": result["text"], "html": result["html"]}
 
 
+def shown(result: dict[str, Any]) -> dict[str, Any]:
+    """A preview's result as both editors' pages show it: the preview, or its problems (422)."""
+    ok = result["ok"]
+    return {
+        "status": 200 if ok else 422,
+        "preview": result if ok else None,
+        "problems": result.get("problems"),
+    }
+
+
 @staff_required
 def template_list(request: HttpRequest) -> HttpResponse:
     latest: dict[tuple[str, str], TemplateVersion] = {}
@@ -95,27 +107,42 @@ def template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def page_context(
-    spec: Notification, notification: str, language: str, problems: Any, key: str
-) -> dict[str, Any]:
-    """What both editors' pages show around the text: the notification, the languages, recent
-    orders to preview with, and the problems grouped by ``key`` ("part" or "field")."""
+def fill_page(
+    context: dict[str, Any],
+    spec: Notification,
+    language: str,
+    errors: tuple[str, str],
+    render_draft: Callable[[], dict[str, Any]],
+) -> None:
+    """What both editors' pages show around the text, added to ``context``: the notification, the
+    languages, recent orders to preview with, the problems grouped by ``errors[0]`` ("part" or
+    "field") under the name ``errors[1]``, and the preview: the one given, else (when there are
+    no problems) ``render_draft()``."""
+    if "preview" not in context and not context.get("problems"):
+        result = render_draft()
+        context["preview"] = result if result["ok"] else None
+    key, name = errors
     grouped: dict[str, list[str]] = {}
-    for problem in problems or ():
+    for problem in context.get("problems") or ():
         grouped.setdefault(problem[key], []).append(problem["msg"])
-    return {
-        "spec": spec,
-        "notification": notification,
-        "language": language,
-        "language_name": LANGUAGE_NAMES.get(language, language),
-        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
-        "recent_orders": (
-            list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
-            if spec.about_order
-            else []
-        ),
-        "grouped_problems": grouped,
-    }
+    context.update(
+        {
+            "spec": spec,
+            "notification": spec.key,
+            "language": language,
+            "language_name": LANGUAGE_NAMES.get(language, language),
+            "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in templates.languages()],
+            "recent_orders": (
+                list(Order.objects.order_by("-created_at").values_list("external_id", "number")[:20])
+                if spec.about_order
+                else []
+            ),
+            name: grouped,
+            # the editor's help names template syntax, which a translated sentence cannot hold as text
+            "syntax_variable": "{{ order.number }}",
+            "syntax_loop": "{% for line in order.lines %}",
+        }
+    )
 
 
 def _editor(
@@ -131,18 +158,19 @@ def _editor(
     if source is None:
         source = rendering.TemplateSource(current["subject"], current["text"], current["html"])
     versions = list(TemplateVersion.objects.filter(notification=notification, language=language)[:30])
-    if "preview" not in context and not context.get("problems"):
-        shown = render_preview(notification, language, source, context.get("order_id", ""))
-        context["preview"] = shown if shown["ok"] else None
-    shared = page_context(spec, notification, language, context.get("problems"), "part")
-    context.update(shared, errors_by_part=shared.pop("grouped_problems"))
+    order_id = context.get("order_id", "")
+
+    def render_draft() -> dict[str, Any]:
+        return render_preview(notification, language, source, order_id)
+
+    fill_page(context, spec, language, ("part", "errors_by_part"), render_draft)
     context.update(
         current=current,
         source=source,
         versions=versions,
         live_version=versions[0] if versions and not versions[0].restored_default else None,
         preview_url=reverse("panel:template_preview", args=[notification, language]),
-        order_id=context.get("order_id", ""),
+        order_id=order_id,
     )
     return render(request, "panel/template_edit.html", context, status=status)
 
@@ -162,7 +190,10 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
                 if version.restored_default
                 else rendering.TemplateSource(version.subject, version.text, version.html)
             )
-            messages.info(request, f"Version {version.pk} loaded into the editor. Save to make it live.")
+            messages.info(
+                request,
+                _("Version %(pk)s loaded into the editor. Save to make it live.") % {"pk": version.pk},
+            )
         order_id = request.GET.get("order", "").strip()[:64]
         return _editor(request, notification, language, source, order_id=order_id)
 
@@ -171,16 +202,7 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
     action = request.POST.get("action", "save")
     if action == "preview":
         result = render_preview(notification, language, source, order_id)
-        return _editor(
-            request,
-            notification,
-            language,
-            source,
-            status=200 if result["ok"] else 422,
-            preview=result if result["ok"] else None,
-            problems=result.get("problems"),
-            order_id=order_id,
-        )
+        return _editor(request, notification, language, source, order_id=order_id, **shown(result))
     if action == "test":
         return _send_test(request, notification, language, source, order_id)
     try:
@@ -190,8 +212,28 @@ def template_edit(request: HttpRequest, notification: str, language: str) -> Htt
         return _editor(
             request, notification, language, source, status=422, problems=problems, order_id=order_id
         )
-    messages.success(request, f"Saved as version {saved.pk}. New e-mails use it from now on.")
+    messages.success(
+        request, _("Saved as version %(pk)s. New e-mails use it from now on.") % {"pk": saved.pk}
+    )
     return redirect("panel:template_edit", notification, language)
+
+
+def send_test_to_me(request: HttpRequest, notification: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Send a rendered draft (unsaved) to the signed-in staff user now; what the server said.
+    Both editors' "Send me a test"."""
+    to = getattr(request.user, "email", "") or request.user.get_username()
+    try:
+        sent = mailing.send_now(
+            to, f"[Test] {result['subject']}", result["text"], result["html"], notification=notification
+        )
+    except (TransportConfigError, ValueError, OSError) as exc:
+        return {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+    return {
+        "ok": str(sent.outcome) == "sent",
+        "to": to,
+        "summary": str(sent.outcome),
+        "reply": mailing.server_reply(sent.code, sent.reply),
+    }
 
 
 def _send_test(
@@ -201,30 +243,10 @@ def _send_test(
     source: rendering.TemplateSource,
     order_id: str,
 ) -> HttpResponse:
-    to = getattr(request.user, "email", "") or request.user.get_username()
     result = render_preview(notification, language, source, order_id)
     if not result["ok"]:
-        return _editor(
-            request,
-            notification,
-            language,
-            source,
-            status=422,
-            problems=result["problems"],
-            order_id=order_id,
-        )
-    try:
-        sent = mailing.send_now(
-            to, f"[Test] {result['subject']}", result["text"], result["html"], notification=notification
-        )
-        outcome = {
-            "ok": str(sent.outcome) == "sent",
-            "to": to,
-            "summary": str(sent.outcome),
-            "reply": mailing.server_reply(sent.code, sent.reply),
-        }
-    except (TransportConfigError, ValueError, OSError) as exc:
-        outcome = {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+        return _editor(request, notification, language, source, order_id=order_id, **shown(result))
+    outcome = send_test_to_me(request, notification, result)
     return _editor(
         request, notification, language, source, preview=result, test_result=outcome, order_id=order_id
     )
@@ -246,7 +268,7 @@ def template_preview(request: HttpRequest, notification: str, language: str) -> 
 def template_restore(request: HttpRequest, notification: str, language: str) -> HttpResponse:
     _spec(notification, language)
     editing.restore_default(notification, language, author=request.user.get_username())
-    messages.success(request, "The packaged default is live again; earlier versions stay in the history.")
+    messages.success(request, _("The packaged default is live again; earlier versions stay in the history."))
     return redirect("panel:template_edit", notification, language)
 
 
@@ -281,6 +303,8 @@ def add_language(request: HttpRequest) -> HttpResponse:
     """Staff add a language by saving templates for it (SPEC 6): open the order confirmation in it."""
     code = request.GET.get("language", "").strip().lower()
     if not known_language(code):
-        messages.error(request, f"{code[:10]!r} is not a language code such as fr, sv or es.")
+        messages.error(
+            request, _("%(code)s is not a language code such as fr, sv or es.") % {"code": repr(code[:10])}
+        )
         return redirect("panel:templates")
     return redirect("panel:template_edit", "order_confirmed", code)

@@ -1,5 +1,5 @@
 """E-mail settings: the transport (SMTP, sendmail, capture), detection, a test e-mail, and the
-store's own details. Saved through ``api.settings.apply_patch``, exactly as the API saves them;
+store's own details. Saved through ``store_settings.patch``, exactly as the API saves them;
 the SMTP password is write-only and never shown back."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from shopmail.api.settings import apply_patch
 from shopmail.core.errors import Rejected
 from shopmail.mail import testmail
 from shopmail.mail.transports import TransportConfigError
@@ -26,6 +26,7 @@ from shopmail.panel.access import staff_required
 from shopmail.panel.dashboard import transport_summary, worker_status
 from shopmail.panel.forms import StoreForm, TestMailForm, TransportForm
 from shopmail.panel.mailing import server_reply
+from shopmail.store import store_settings
 from shopmail.store.models import StoreSettings
 
 STORE_FIELDS = (
@@ -119,11 +120,11 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if since != _minute(settings.notify_since):  # unchanged: keep the stored second-precise time
         body["notify_since"] = since.isoformat()
     try:
-        apply_patch(settings, body)
+        store_settings.patch(body, settings)
     except Rejected as exc:
         add_errors(form, exc.errors)
         return _page(request, status=422, store_form=form)
-    messages.success(request, "Store settings saved.")
+    messages.success(request, gettext("Store settings saved."))
     return redirect("panel:settings")
 
 
@@ -158,12 +159,12 @@ def save_transport(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=422, transport_form=form)
     try:
-        apply_patch(settings, {"transport": transport_body(form.cleaned_data, settings.transport)})
+        store_settings.patch({"transport": transport_body(form.cleaned_data, settings.transport)}, settings)
     except Rejected as exc:
         add_errors(form, exc.errors, prefix=("body", "transport"))
         return _page(request, status=422, transport_form=form)
     StoreSettings.objects.filter(pk=settings.pk).update(transport_test={})  # an old test says nothing now
-    messages.success(request, "Transport saved. The delivery worker uses it for the next message.")
+    messages.success(request, gettext("Transport saved. The delivery worker uses it for the next message."))
     return redirect("panel:settings")
 
 
@@ -194,7 +195,7 @@ def send_test(request: HttpRequest) -> HttpResponse:
     try:
         result = asyncio.run(testmail.send_test(to, store=StoreSettings.load()))
     except (TransportConfigError, ValueError, OSError) as exc:
-        outcome = {"ok": False, "to": to, "summary": "not sent", "reply": str(exc)}
+        outcome = {"ok": False, "to": to, "summary": gettext("not sent"), "reply": str(exc)}
     else:
         outcome = {
             "ok": str(result.outcome) == "sent",

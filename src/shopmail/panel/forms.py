@@ -1,11 +1,13 @@
 """Forms of the control panel. Validation that the API also does is left to the shared code
-(``apply_patch``, ``editing.save``, ``actions``); these forms only shape what a browser sends."""
+(``store_settings.patch``, ``editing.save``, ``actions``); these forms only shape what a browser sends."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from shopmail.mail.actions import CUSTOM_MESSAGE_MAX, ORDER_NOTIFICATIONS
 from shopmail.mail.models import Status
@@ -13,16 +15,16 @@ from shopmail.mail.notifications import LANGUAGES, NOTIFICATIONS
 from shopmail.panel.dates import StoreDateField
 from shopmail.panel.names import notification_choices, notification_name
 
-LANGUAGE_NAMES = {"en": "English", "nb": "Norwegian (bokmål)", "de": "German"}
+LANGUAGE_NAMES = {"en": _("English"), "nb": _("Norwegian (bokmål)"), "de": _("German")}
 TRANSPORT_KINDS = [
-    ("smtp", "SMTP server"),
-    ("sendmail", "Local sendmail program"),
-    ("capture", "Local capture (keep mail on this machine, send nothing)"),
+    ("smtp", _("SMTP server")),
+    ("sendmail", _("Local sendmail program")),
+    ("capture", _("Local capture (keep mail on this machine, send nothing)")),
 ]
 SECURITY = [
-    ("starttls", "STARTTLS (port 587)"),
-    ("tls", "TLS (port 465)"),
-    ("none", "None: plain text, trusted networks only"),
+    ("starttls", _("STARTTLS (port 587)")),
+    ("tls", _("TLS (port 465)")),
+    ("none", _("None: plain text, trusted networks only")),
 ]
 
 
@@ -35,72 +37,76 @@ class PanelForm(forms.Form):
 
 
 def language_choices() -> list[tuple[str, str]]:
-    return [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES]
+    return [(code, str(LANGUAGE_NAMES.get(code, code))) for code in LANGUAGES]
 
 
 class StoreForm(PanelForm):
-    company_name = forms.CharField(label="Store name", max_length=200)
+    company_name = forms.CharField(label=_("Store name"), max_length=200)
     company_url = forms.CharField(
-        label="Store web address", max_length=500, widget=forms.URLInput(attrs={"placeholder": "https://"})
+        label=_("Store web address"), max_length=500, widget=forms.URLInput(attrs={"placeholder": "https://"})
     )
     admin_email = forms.EmailField(
-        label="Staff notifications go to",
+        label=_("Staff notifications go to"),
         required=False,
-        help_text="New orders, return requests, contact and help-desk messages. Empty: no staff mail.",
+        help_text=_("New orders, return requests, contact and help-desk messages. Empty: no staff mail."),
     )
-    from_name = forms.CharField(label="From name", max_length=200, required=False)
-    from_email = forms.EmailField(label="From address")
+    from_name = forms.CharField(label=_("From name"), max_length=200, required=False)
+    from_email = forms.EmailField(label=_("From address"))
     reply_to = forms.EmailField(
-        label="Reply-To address", required=False, help_text="Empty: replies go to the From address."
+        label=_("Reply-To address"), required=False, help_text=_("Empty: replies go to the From address.")
     )
     default_language = forms.ChoiceField(
-        label="Default language",
-        help_text="For customers whose language is unknown, and for staff e-mails.",
+        label=_("Default language"),
+        help_text=_("For customers whose language is unknown, and for staff e-mails."),
     )
     brand_color = forms.CharField(
-        label="Accent colour",
+        label=_("Accent colour"),
         max_length=7,
         widget=forms.TextInput(attrs={"type": "color"}),
-        help_text="The header and buttons of every e-mail and of My page.",
+        help_text=_("The header and buttons of every e-mail and of My page."),
     )
     logo_url = forms.URLField(
-        label="Logo address",
+        label=_("Logo address"),
         required=False,
         max_length=2000,
         assume_scheme="https",
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
-        help_text="An https:// link to your logo (PNG or JPEG, about 40 pixels high); it heads every e-mail"
-        " and customer page. Empty: the store name.",
+        help_text=_(
+            "An https:// link to your logo (PNG or JPEG, about 40 pixels high); it heads every e-mail"
+            " and customer page. Empty: the store name."
+        ),
     )
     logo_file = forms.FileField(
-        label="…or upload a logo",
+        label=_("…or upload a logo"),
         required=False,
-        help_text="PNG, JPEG or GIF, at most 256 KB. It replaces the logo address above.",
+        help_text=_("PNG, JPEG or GIF, at most 256 KB. It replaces the logo address above."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/gif"}),
     )
     footer_text = forms.CharField(
-        label="Footer text",
+        label=_("Footer text"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Under every e-mail and customer page: your address, VAT id, ...",
+        help_text=_("Under every e-mail and customer page: your address, VAT id, ..."),
     )
     update_digest_minutes = forms.IntegerField(
-        label="Collect order updates for (minutes)",
+        label=_("Collect order updates for (minutes)"),
         required=False,  # empty: 0, off
         min_value=0,
         max_value=1440,
-        help_text="0: each update is sent at once. Above 0: updates of one order within this time go out"
-        " as one e-mail. Confirmations and shipment notices are never held.",
+        help_text=_(
+            "0: each update is sent at once. Above 0: updates of one order within this time go out"
+            " as one e-mail. Confirmations and shipment notices are never held."
+        ),
     )
     notify_since = forms.DateTimeField(
-        label="Send e-mail for orders created after (UTC)",
+        label=_("Send e-mail for orders created after (UTC)"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Older orders are stored and kept up to date, but their customers get no e-mail.",
+        help_text=_("Older orders are stored and kept up to date, but their customers get no e-mail."),
     )
     allow_backorder_choice = forms.BooleanField(
-        label="Let customers choose one shipment or several when lines are back-ordered",
+        label=_("Let customers choose one shipment or several when lines are back-ordered"),
         required=False,
     )
 
@@ -110,127 +116,133 @@ class StoreForm(PanelForm):
 
 
 class TransportForm(PanelForm):
-    kind = forms.ChoiceField(label="Send e-mail with", choices=TRANSPORT_KINDS, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label=_("Send e-mail with"), choices=TRANSPORT_KINDS, widget=forms.RadioSelect)
     host = forms.CharField(
-        label="Host name",
+        label=_("Host name"),
         max_length=253,
         required=False,
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
-    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False)
-    security = forms.ChoiceField(label="Security", choices=SECURITY, required=False)
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, required=False)
+    security = forms.ChoiceField(label=_("Security"), choices=SECURITY, required=False)
     username = forms.CharField(
-        label="Username",
+        label=_("Username"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         max_length=500,
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
     )
-    clear_password = forms.BooleanField(label="Remove the stored password", required=False)
+    clear_password = forms.BooleanField(label=_("Remove the stored password"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("kind") == "smtp" and not data.get("host"):
-            self.add_error("host", "Enter the SMTP server's host name.")
+            self.add_error("host", _("Enter the SMTP server's host name."))
         return data
 
 
 class TestMailForm(PanelForm):
-    to = forms.EmailField(label="Send a test e-mail to")
+    to = forms.EmailField(label=_("Send a test e-mail to"))
 
 
 class CustomMessageForm(PanelForm):
     custom_message = forms.CharField(
-        label="Personal message (optional)",
+        label=_("Personal message (optional)"),
         required=False,
         max_length=CUSTOM_MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown at the top of the e-mail.",
+        help_text=_("Shown at the top of the e-mail."),
     )
 
 
 class NotifyForm(CustomMessageForm):
     notification = forms.ChoiceField(
-        label="Notification", choices=[(key, key) for key in ORDER_NOTIFICATIONS]
+        label=_("Notification"), choices=[(key, key) for key in ORDER_NOTIFICATIONS]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
-            (key, f"{notification_name(key)}: {NOTIFICATIONS[key].description}")
+            (key, f"{notification_name(key)}: {gettext(NOTIFICATIONS[key].description)}")
             for key in ORDER_NOTIFICATIONS
         ]
 
 
 class MessageFilterForm(PanelForm):
-    status = forms.ChoiceField(label="Status", required=False)
-    notification = forms.ChoiceField(label="Notification", required=False)
-    to = forms.CharField(label="Recipient", required=False, max_length=254)
-    after = forms.DateField(label="From date", required=False)
-    before = forms.DateField(label="To date", required=False)
-    order = forms.CharField(label="Order", required=False, max_length=64)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    notification = forms.ChoiceField(label=_("Notification"), required=False)
+    to = forms.CharField(label=_("Recipient"), required=False, max_length=254)
+    after = forms.DateField(label=_("From date"), required=False)
+    before = forms.DateField(label=_("To date"), required=False)
+    order = forms.CharField(label=_("Order"), required=False, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # in the store's format (issue 27), made here so a changed store setting shows at once
-        self.fields["after"] = StoreDateField(label="From date", required=False, help_text="")
-        self.fields["before"] = StoreDateField(label="To date", required=False, help_text="")
-        self.fields["status"].choices = [("", "any"), *Status.choices]  # type: ignore[attr-defined]
+        self.fields["after"] = StoreDateField(label=_("From date"), required=False, help_text="")
+        self.fields["before"] = StoreDateField(label=_("To date"), required=False, help_text="")
+        self.fields["status"].choices = [("", _("any")), *Status.choices]  # type: ignore[attr-defined]
         self.fields["notification"].choices = [  # type: ignore[attr-defined]
-            ("", "any"),
+            ("", _("any")),
             *notification_choices(),
         ]
 
 
 class SyncForm(PanelForm):
     file = forms.FileField(
-        label="Sync file (JSON, or NDJSON with one order, product or customer per line)",
+        label=_("Sync file (JSON, or NDJSON with one order, product or customer per line)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.ndjson,.jsonl,application/json"}),
     )
     silent = forms.BooleanField(
-        label="Silent: store everything but send no e-mail (e.g. a first import)", required=False
+        label=_("Silent: store everything but send no e-mail (e.g. a first import)"), required=False
     )
     partial = forms.BooleanField(
-        label="Partial: apply the valid items and list the rejected ones", required=False
+        label=_("Partial: apply the valid items and list the rejected ones"), required=False
     )
 
 
 class ApiKeyForm(PanelForm):
-    name = forms.CharField(label="Name", max_length=100, help_text="Who or what uses it, e.g. “webshop”.")
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("Who or what uses it, e.g. “webshop”.")
+    )
     scopes = forms.MultipleChoiceField(
-        label="May only",
-        choices=[("ingest", "send orders, customers, products and events"), ("read", "read (GET)")],
+        label=_("May only"),
+        choices=[("ingest", _("send orders, customers, products and events")), ("read", _("read (GET)"))],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Nothing ticked: every API call.",
+        help_text=_("Nothing ticked: every API call."),
     )
     expires_in_days = forms.IntegerField(
-        label="Expires after (days)", min_value=1, max_value=3650, required=False, help_text="Empty: never."
+        label=_("Expires after (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("Empty: never."),
     )
 
 
 class StaffForm(PanelForm):
-    email = forms.EmailField(label="E-mail address (signs in with it)")
+    email = forms.EmailField(label=_("E-mail address (signs in with it)"))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    is_superuser = forms.BooleanField(label="Administrator (can manage staff users)", required=False)
+    is_superuser = forms.BooleanField(label=_("Administrator (can manage staff users)"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data

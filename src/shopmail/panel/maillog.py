@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.core.redact import redact_link_tokens
@@ -121,12 +122,15 @@ def _back(request: HttpRequest, message: Message) -> HttpResponse:
 def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message, pk=pk)
     if actions.retry(message):
-        messages.success(request, f"Message {message.pk} is queued again (same Message-ID).")
+        messages.success(request, _("Message %(pk)s is queued again (same Message-ID).") % {"pk": message.pk})
     else:
         messages.error(
             request,
-            f"Message {message.pk} is {message.status}; only a failed, held, "
-            "deferred or cancelled message can be retried.",
+            _(
+                "Message %(pk)s is %(status)s; only a failed, held, deferred or cancelled message"
+                " can be retried."
+            )
+            % {"pk": message.pk, "status": message.status},
         )
     return _back(request, message)
 
@@ -136,9 +140,13 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def message_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message, pk=pk)
     if actions.cancel(message):
-        messages.success(request, f"Message {message.pk} is cancelled; it will not be sent.")
+        messages.success(request, _("Message %(pk)s is cancelled; it will not be sent.") % {"pk": message.pk})
     else:
-        messages.error(request, f"Message {message.pk} is {message.status} and can no longer be cancelled.")
+        messages.error(
+            request,
+            _("Message %(pk)s is %(status)s and can no longer be cancelled.")
+            % {"pk": message.pk, "status": message.status},
+        )
     return _back(request, message)
 
 
@@ -156,7 +164,11 @@ def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
     except actions.ActionError as exc:
         messages.error(request, exc.msg)
         return _back(request, original)
-    messages.success(request, f"A copy of message {original.pk} was queued as message {copy.pk}.")
+    messages.success(
+        request,
+        _("A copy of message %(original)s was queued as message %(copy)s.")
+        % {"original": original.pk, "copy": copy.pk},
+    )
     if request.POST.get("back") == "order" and original.order_id:
         return redirect("panel:order", original.order_id)
     return redirect("panel:message", copy.pk)

@@ -1,7 +1,8 @@
-"""The panel's own data: the uploaded logo (branding, SPEC 4)."""
+"""The panel's own data: the uploaded logo (branding, SPEC 4), each staff user's panel language."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -14,3 +15,12 @@ class BrandLogo(models.Model):
     content_type = models.CharField(max_length=40)
     digest = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(default=timezone.now)
+
+
+class PanelPreference(models.Model):
+    """A staff user's own choices for the panel: the language it speaks (``panel/language.py``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_preference"
+    )
+    language = models.CharField(max_length=8)

@@ -9,20 +9,23 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shopmail.core.errors import Rejected
 from shopmail.flows import actions
 from shopmail.panel import dates
 from shopmail.panel.access import staff_required
+from shopmail.panel.names import notification_name
 from shopmail.panel.orders import _order_page
 from shopmail.store.models import Order
 
 DONE = {
-    "confirm": "Order confirmed (payment received).",
-    "cancel": "Order cancelled.",
-    "ship": "Shipment entered.",
-    "expected_date": "Expected delivery date set.",
+    "confirm": gettext_lazy("Order confirmed (payment received)."),
+    "cancel": gettext_lazy("Order cancelled."),
+    "ship": gettext_lazy("Shipment entered."),
+    "expected_date": gettext_lazy("Expected delivery date set."),
 }
 
 
@@ -67,7 +70,7 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if confirmed and version and version != order.snapshot_hash:
         # a second click, or the shop (or a colleague) changed the order after the preview
         errors = [
-            "The order changed after the preview (a second click, or a newer version): nothing was done."
+            _("The order changed after the preview (a second click, or a newer version): nothing was done.")
         ]
         return _order_page(request, order, status=409, action_errors=errors, action_open=action)
     try:
@@ -91,6 +94,11 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             action_name=action,
             action_open=action,
         )
-    sent = ", ".join(f"{m['notification']} to {m['to']}" for m in answer["messages"]) or "no e-mail"
-    messages.success(request, f"{DONE[action]} Queued: {sent}.")
+    sent = ", ".join(
+        _("%(name)s to %(to)s") % {"name": notification_name(m["notification"]), "to": m["to"]}
+        for m in answer["messages"]
+    )
+    messages.success(
+        request, _("%(done)s Queued: %(sent)s.") % {"done": DONE[action], "sent": sent or _("no e-mail")}
+    )
     return redirect("panel:order", order.pk)

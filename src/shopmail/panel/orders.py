@@ -11,6 +11,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shopmail.domain import changes
@@ -27,20 +29,22 @@ from shopmail.support import backorder
 PER_PAGE = 50
 
 OUTCOMES = {
-    "already_sent": "Nothing sent: this e-mail was sent before.",
-    "already_told": "Nothing sent: the customer was already told.",
-    "rule_off": "Nothing sent: this order-update rule is switched off.",
-    "notification_off": "Nothing sent: the notification is switched off.",
-    "silent": "Nothing sent: a silent sync.",
-    "notify_since": "Nothing sent: the order is older than the store's “send e-mail since” time.",
-    "superseded": "Nothing sent: a later shipment in the same update got the e-mail.",
+    "already_sent": gettext_lazy("Nothing sent: this e-mail was sent before."),
+    "already_told": gettext_lazy("Nothing sent: the customer was already told."),
+    "rule_off": gettext_lazy("Nothing sent: this order-update rule is switched off."),
+    "notification_off": gettext_lazy("Nothing sent: the notification is switched off."),
+    "silent": gettext_lazy("Nothing sent: a silent sync."),
+    "notify_since": gettext_lazy(
+        "Nothing sent: the order is older than the store's “send e-mail since” time."
+    ),
+    "superseded": gettext_lazy("Nothing sent: a later shipment in the same update got the e-mail."),
 }
 
 
 def describe_outcome(outcome: str) -> str:
     if outcome.startswith("queued:"):
-        return f"E-mail {outcome.partition(':')[2]} queued."
-    return OUTCOMES.get(outcome, outcome)
+        return _("E-mail %(key)s queued.") % {"key": outcome.partition(":")[2]}
+    return str(OUTCOMES.get(outcome, outcome))
 
 
 def paginate(request: HttpRequest, query: QuerySet[Any], per_page: int = PER_PAGE) -> Page:
@@ -147,7 +151,7 @@ def _notify_preview(order: Order, notification: str, custom_message: str) -> dic
             "custom_message": custom_message,
         },
     )
-    rendered, _ = compose.render_message(message, payload, settings)
+    rendered = compose.render_message(message, payload, settings)[0]
     return {"to": message.to_email, "subject": rendered.subject, "text": rendered.text}
 
 
@@ -164,7 +168,7 @@ def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
                 order, form.cleaned_data["notification"], form.cleaned_data["custom_message"]
             )
         except rendering.TemplateRenderError as exc:
-            form.add_error(None, f"The e-mail cannot be made: {exc}")
+            form.add_error(None, _("The e-mail cannot be made: %(error)s") % {"error": exc})
             return _order_page(request, order, status=422, notify_form=form)
         return _order_page(request, order, notify_form=form, notify_preview=preview)
     try:
@@ -176,7 +180,7 @@ def order_notify(request: HttpRequest, pk: int) -> HttpResponse:
         return _order_page(request, order, status=422, notify_form=form)
     messages.success(
         request,
-        f"E-mail {notification_name(message.notification)} to {message.to_email}"
-        f" queued as message {message.pk}.",
+        _("E-mail %(name)s to %(to)s queued as message %(pk)s.")
+        % {"name": notification_name(message.notification), "to": message.to_email, "pk": message.pk},
     )
     return redirect("panel:order", order.pk)

@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.api import keys
@@ -77,14 +78,16 @@ def customer_invite(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     invite = inviter()
     if invite is None or not customer.email:
-        messages.error(request, "My page invitations are not available.")
+        messages.error(request, _("My page invitations are not available."))
         return redirect("panel:customer", customer.pk)
     message = invite(customer)
     if message is None:
-        messages.warning(request, "No invitation was sent: the account_invite e-mail is switched off.")
+        messages.warning(request, _("No invitation was sent: the account_invite e-mail is switched off."))
     else:
         messages.success(
-            request, f"Invitation to My page queued for {customer.email} (message {message.pk})."
+            request,
+            _("Invitation to My page queued for %(email)s (message %(pk)s).")
+            % {"email": customer.email, "pk": message.pk},
         )
     return redirect("panel:customer", customer.pk)
 
@@ -119,7 +122,11 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
     if key.revoked_at is None:
         keys.revoke(key)
-        messages.success(request, f"API key “{key.name}” ({key.prefix}) is revoked; it stops working now.")
+        messages.success(
+            request,
+            _("API key “%(name)s” (%(prefix)s) is revoked; it stops working now.")
+            % {"name": key.name, "prefix": key.prefix},
+        )
     return redirect("panel:api_keys")
 
 
@@ -136,7 +143,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             email = form.cleaned_data["email"].strip().lower()
             if User.objects.filter(username=email).exists():
-                form.add_error("email", "There is already a user with this address.")
+                form.add_error("email", _("There is already a user with this address."))
             else:
                 user = User(username=email, email=email, is_staff=True)
                 user.is_superuser = form.cleaned_data["is_superuser"]
@@ -147,7 +154,9 @@ def staff_list(request: HttpRequest) -> HttpResponse:
                 else:
                     user.set_password(form.cleaned_data["password1"])
                     user.save()
-                    messages.success(request, f"Staff user {email} added; they can sign in now.")
+                    messages.success(
+                        request, _("Staff user %(email)s added; they can sign in now.") % {"email": email}
+                    )
                     return redirect("panel:staff")
         status = 422
     users = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).order_by("-is_active", "username")
@@ -160,10 +169,13 @@ def staff_active(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)
     active = request.POST.get("active") == "1"
     if user.pk == request.user.pk and not active:
-        messages.error(request, "You cannot deactivate your own account.")
+        messages.error(request, _("You cannot deactivate your own account."))
         return redirect("panel:staff")
     user.is_active = active
     user.save(update_fields=["is_active"])
-    verb = "reactivated" if active else "deactivated; they are signed out and cannot sign in"
-    messages.success(request, f"{user.get_username()} is {verb}.")
+    if active:
+        done = _("%(user)s is reactivated.")
+    else:
+        done = _("%(user)s is deactivated; they are signed out and cannot sign in.")
+    messages.success(request, done % {"user": user.get_username()})
     return redirect("panel:staff")

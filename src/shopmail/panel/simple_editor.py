@@ -10,16 +10,23 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shopmail.mail import simple_editing
 from shopmail.mail.simple_editing import SimpleDraft
 from shopmail.panel.access import staff_required
-from shopmail.panel.editor import _spec, page_context, render_preview
+from shopmail.panel.editor import _spec, fill_page, render_preview, send_test_to_me, shown
 from shopmail.panel.names import notification_name
 from shopmail.store.models import StoreSettings
 
-FIELD_NAMES = {"subject": "Subject", "extra_text": "Extra text", "position": "Place", "order": "Order"}
+FIELD_NAMES = {
+    "subject": gettext_lazy("Subject"),
+    "extra_text": gettext_lazy("Extra text"),
+    "position": gettext_lazy("Place"),
+    "order": gettext_lazy("Order"),
+}
 
 
 def _draft(data: QueryDict) -> SimpleDraft:
@@ -59,16 +66,16 @@ def _page(
 ) -> HttpResponse:
     spec = _spec(notification, language)
     saved, live_version = simple_editing.live(notification, language)
-    draft = draft or saved
+    shown_draft = draft or saved  # what the owner typed, else what they saved
     store = StoreSettings.load().store_context()
     order_id = context.get("order_id", "")
-    if "preview" not in context and not context.get("problems"):
-        shown = preview(notification, language, draft, order_id)
-        context["preview"] = shown if shown["ok"] else None
-    shared = page_context(spec, notification, language, context.get("problems"), "field")
-    context.update(shared, errors=shared.pop("grouped_problems"))
+
+    def render_draft() -> dict[str, Any]:
+        return preview(notification, language, shown_draft, order_id)
+
+    fill_page(context, spec, language, ("field", "errors"), render_draft)
     context.update(
-        draft=draft,
+        draft=shown_draft,
         live_version=live_version,
         replaces_own=live_version is not None and not live_version.simple,
         variables=simple_editing.insertable_variables(notification, language, store=store),
@@ -87,18 +94,15 @@ def template_simple(request: HttpRequest, notification: str, language: str) -> H
         return _page(request, notification, language, order_id=request.GET.get("order", "").strip()[:64])
     draft = _draft(request.POST)
     order_id = str(request.POST.get("order", "")).strip()[:64]
-    if request.POST.get("action") == "preview":
+    action = request.POST.get("action")
+    if action in ("preview", "test"):
         result = preview(notification, language, draft, order_id)
-        return _page(
-            request,
-            notification,
-            language,
-            draft,
-            status=200 if result["ok"] else 422,
-            preview=result if result["ok"] else None,
-            problems=result.get("problems"),
-            order_id=order_id,
-        )
+        if action == "test" and result["ok"]:  # "Send me a test": the draft, unsaved
+            outcome = send_test_to_me(request, notification, result)
+            return _page(
+                request, notification, language, draft, order_id=order_id, preview=result, test_result=outcome
+            )
+        return _page(request, notification, language, draft, order_id=order_id, **shown(result))
     try:
         saved = simple_editing.save(notification, language, draft, author=request.user.get_username())
     except simple_editing.SimpleRefused as exc:
@@ -111,7 +115,9 @@ def template_simple(request: HttpRequest, notification: str, language: str) -> H
             problems=_labelled(exc.problems),
             order_id=order_id,
         )
-    messages.success(request, f"Saved as version {saved.pk}. New e-mails use it from now on.")
+    messages.success(
+        request, _("Saved as version %(pk)s. New e-mails use it from now on.") % {"pk": saved.pk}
+    )
     return redirect("panel:template_simple", notification, language)
 
 

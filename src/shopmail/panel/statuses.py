@@ -1,6 +1,6 @@
 """Order statuses (SPEC section 3): the store's platform, what each status means, and the
 statuses of stored orders that nothing maps yet ("unmapped"), with the orders that carry them.
-Saved through ``api.settings.apply_patch``, exactly as ``PATCH /api/v1/settings`` saves them."""
+Saved through ``store_settings.patch``, exactly as ``PATCH /api/v1/settings`` saves them."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
-from shopmail.api.settings import apply_patch
 from shopmail.core.errors import Rejected
 from shopmail.domain import statuses
 from shopmail.panel.access import staff_required
 from shopmail.store import statuses as store_statuses
+from shopmail.store import store_settings
 from shopmail.store.models import Order, StoreSettings
 
 PLATFORM_NAMES = {
-    "generic": "Generic (pending, processing, invoiced, shipped, completed, …)",
+    "generic": gettext_lazy("Generic (pending, processing, invoiced, shipped, completed, …)"),
     "woocommerce": "WooCommerce",
     "shopify": "Shopify",
     "magento": "Magento / Adobe Commerce",
@@ -48,13 +49,13 @@ def statuses_page(request: HttpRequest) -> HttpResponse:
     settings = StoreSettings.load()
     if request.method == "POST":
         try:
-            apply_patch(settings, _body(request.POST, settings))
+            store_settings.patch(_body(request.POST, settings), settings)
         except Rejected as exc:
             messages.error(
                 request, "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors)
             )
         else:
-            messages.success(request, "Order statuses saved.")
+            messages.success(request, gettext("Order statuses saved."))
         return redirect("panel:statuses")
     preset = statuses.preset(settings.platform)
     effective = store_statuses.effective_map(settings)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
-from shopmail.api.settings import apply_patch
 from shopmail.core.errors import Rejected
 from shopmail.domain.changes import RULES
 from shopmail.mail.notifications import NOTIFICATIONS, ORDER_UPDATE_RULES
 from shopmail.panel.access import staff_required
+from shopmail.store import store_settings
 from shopmail.store.models import StoreSettings
 
 
@@ -24,11 +25,11 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
             "rules": {rule: f"r:{rule}" in request.POST for rule in RULES},
         }
         try:
-            apply_patch(settings, body)
+            store_settings.patch(body, settings)
         except Rejected as exc:  # pragma: no cover - the keys come from the registry itself
             messages.error(request, "; ".join(str(e["msg"]) for e in exc.errors))
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, gettext("Notification settings saved."))
         return redirect("panel:notifications")
     switches = settings.switches()
     rows = [

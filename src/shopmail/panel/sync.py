@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,10 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from shopmail.core import jobs
 from shopmail.flows import ingest
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import SyncForm
@@ -38,10 +40,7 @@ def _uploads() -> Path:
 def keep(upload: Any) -> str:
     """Store an uploaded file for a later "apply"; returns its token. Old ones are removed."""
     directory = _uploads()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in (*directory.glob("*.sync"), *directory.glob("*.job.json")):  # background runs' states too
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    jobs.remove_older_than(directory, KEEP_SECONDS, "*.sync")  # background runs' states too
     token = secrets.token_urlsafe(24)
     with (directory / f"{token}.sync").open("wb") as handle:
         for chunk in upload.chunks():
@@ -100,7 +99,9 @@ def sync_page(request: HttpRequest) -> HttpResponse:
     if upload is None:
         path = kept(token)
         if path is None:
-            form.add_error("file", "Choose a sync file to upload." if not token else "Upload the file again.")
+            form.add_error(
+                "file", _("Choose a sync file to upload.") if not token else _("Upload the file again.")
+            )
             return _page(request, 422, form=form)
     elif dry_run:
         token = keep(upload)
@@ -164,13 +165,13 @@ def sync_run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 _PHASES = {
-    "queued": "Waiting to start",
-    "reading": "Reading the file",
-    "checking": "Checking",
-    "applying": "Applying (all or nothing)",
-    "done": "Done",
-    "failed": "Failed",
-    "stopped": "Stopped",
+    "queued": gettext_lazy("Waiting to start"),
+    "reading": gettext_lazy("Reading the file"),
+    "checking": gettext_lazy("Checking"),
+    "applying": gettext_lazy("Applying (all or nothing)"),
+    "done": gettext_lazy("Done"),
+    "failed": gettext_lazy("Failed"),
+    "stopped": gettext_lazy("Stopped"),
 }
 
 
@@ -192,8 +193,10 @@ def job_progress(state: dict[str, Any]) -> dict[str, Any]:
         "total": total,
         "finished": min(checked, total),
         "fields": {
-            "phase": _PHASES.get(state["state"], state["state"]),
-            "checked": f"{min(checked, total)} of {total}" if total else "…",
+            "phase": str(_PHASES.get(state["state"], state["state"])),
+            "checked": _("%(done)s of %(total)s") % {"done": min(checked, total), "total": total}
+            if total
+            else "…",
             "queued": result.get("total_messages", 0) if not result.get("dry_run") else 0,
         },
     }
@@ -217,7 +220,7 @@ def sync_job(request: HttpRequest, job: str) -> HttpResponse:
         if state.get("errors"):
             context.update(rejected_errors=state["errors"], more_errors=state.get("more_errors", 0))
         else:
-            context.update(file_error=state.get("error", "The sync failed."))
+            context.update(file_error=state.get("error", _("The sync failed.")))
     return _page(request, **context)
 
 

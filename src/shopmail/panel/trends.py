@@ -24,7 +24,8 @@ from collections.abc import Iterable
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
 
 from shopmail.mail.deliverability.models import BounceReport
 from shopmail.mail.models import Attempt, Message, Status
@@ -44,7 +45,7 @@ def _days(today: dt.date, days: int) -> list[dt.date]:
 
 
 def _axis_label(index: int, count: int, day: dt.date) -> str:
-    return day.strftime("%d %b") if (count - 1 - index) % 7 == 0 else ""
+    return dateformat.format(day, "d M") if (count - 1 - index) % 7 == 0 else ""
 
 
 def failures_and_bounces(today: dt.date, days: int = 30) -> Grouped:
@@ -70,13 +71,13 @@ def failures_and_bounces(today: dt.date, days: int = 30) -> Grouped:
     dates = _days(today, days)
     slots = [
         Slot(
-            row=f"{day:%a %d %b}",
+            row=dateformat.format(day, "D d M"),
             axis=_axis_label(index, days, day),
             values=(failed.get(day, 0), bounced.get(day, 0)),
         )
         for index, day in enumerate(dates)
     ]
-    return grouped(slots, ("failed", "bounced"))
+    return grouped(slots, (_("failed"), _("bounced")))
 
 
 def queue_depth(now: dt.datetime, hours: int = 24) -> Grouped:
@@ -111,12 +112,12 @@ def queue_depth(now: dt.datetime, hours: int = 24) -> Grouped:
         local = timezone.localtime(point)
         slots.append(
             Slot(
-                row=f"{local:%a %H:%M}",
+                row=dateformat.format(local, "D H:i"),
                 axis=f"{local:%H:%M}" if (hours - 1 - index) % 6 == 0 else "",
                 values=(int(counts[f"p{index}"] or 0),),
             )
         )
-    return grouped(slots, ("waiting",))
+    return grouped(slots, (_("waiting"),))
 
 
 def percentile(sorted_values: list[float], percent: float) -> float:
@@ -148,7 +149,7 @@ def confirmation_latency(today: dt.date, days: int = 30) -> Grouped:
         waits = sorted(by_day.get(day, []))
         slots.append(
             Slot(
-                row=f"{day:%a %d %b}",
+                row=dateformat.format(day, "D d M"),
                 axis=_axis_label(index, days, day),
                 values=(percentile(waits, 50), percentile(waits, 95)) if waits else (0, 0),
                 count=len(waits),
@@ -160,22 +161,29 @@ def confirmation_latency(today: dt.date, days: int = 30) -> Grouped:
 def describe_problems(chart: Grouped) -> str:
     failed = sum(1 for row in chart.rows if row.cells[0] != "0")
     totals = [sum(float(row.cells[n]) for row in chart.rows) for n in range(2)]
-    return (
-        f"{int(totals[0])} failed and {int(totals[1])} bounced in 30 days; failures on {failed} of the days."
-    )
+    return _("%(failed)s failed and %(bounced)s bounced in 30 days; failures on %(days)s of the days.") % {
+        "failed": int(totals[0]),
+        "bounced": int(totals[1]),
+        "days": failed,
+    }
 
 
 def describe_depth(chart: Grouped) -> str:
     now = chart.rows[-1].cells[0] if chart.rows else "0"
-    return f"{now} waiting now; at most {int(chart.maximum)} at the end of an hour in the last 24 hours."
+    return _("%(now)s waiting now; at most %(most)s at the end of an hour in the last 24 hours.") % {
+        "now": now,
+        "most": int(chart.maximum),
+    }
 
 
 def describe_latency(chart: Grouped) -> str:
     days = [row for row in chart.rows if row.count]
     if not days:
-        return "No order confirmation was sent in the last 30 days."
+        return _("No order confirmation was sent in the last 30 days.")
     last = days[-1]
-    return (
-        f"On {last.label}: half of {last.count} confirmations within {last.cells[0]},"
-        f" 95 % within {last.cells[1]}."
-    )
+    return _("On %(day)s: half of %(count)s confirmations within %(p50)s, 95 %% within %(p95)s.") % {
+        "day": last.label,
+        "count": last.count,
+        "p50": last.cells[0],
+        "p95": last.cells[1],
+    }

@@ -9,6 +9,7 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shopmail.mail.webhooks import config, deliver
@@ -61,12 +62,16 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
     if problems:
         return _page(request, 422, [f"{err['loc'][-1]}: {err['msg']}" for err in problems])
     config.apply(entries)
-    messages.success(
-        request, f"Webhook {url} saved: every {'subscribed ' if events else ''}event from now on."
-    )
+    if events:
+        saved = _("Webhook %(url)s saved: every subscribed event from now on.")
+    else:
+        saved = _("Webhook %(url)s saved: every event from now on.")
+    messages.success(request, saved % {"url": url})
     if made:
         messages.warning(
-            request, f"Its secret, shown this once (give it to your shop to verify signatures): {made}"
+            request,
+            _("Its secret, shown this once (give it to your shop to verify signatures): %(secret)s")
+            % {"secret": made},
         )
     return redirect("panel:webhooks")
 
@@ -76,7 +81,7 @@ def webhook_add(request: HttpRequest) -> HttpResponse:
 def webhook_remove(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(Endpoint, pk=pk)
     config.apply([entry for entry in _current() if entry.url != endpoint.url])
-    messages.success(request, f"Webhook {endpoint.url} removed.")
+    messages.success(request, _("Webhook %(url)s removed.") % {"url": endpoint.url})
     return redirect("panel:webhooks")
 
 
@@ -86,10 +91,14 @@ def delivery_send_again(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = deliver.send_again(get_object_or_404(Delivery.objects.select_related("endpoint"), pk=pk))
     if delivery.status == Delivery.DELIVERED:
         messages.success(
-            request, f"Delivery {delivery.webhook_id} sent again: answered {delivery.response_status}."
+            request,
+            _("Delivery %(id)s sent again: answered %(status)s.")
+            % {"id": delivery.webhook_id, "status": delivery.response_status},
         )
     else:
         messages.error(
-            request, f"Delivery {delivery.webhook_id} sent again: {delivery.last_error}; retried later."
+            request,
+            _("Delivery %(id)s sent again: %(error)s; retried later.")
+            % {"id": delivery.webhook_id, "error": delivery.last_error},
         )
     return redirect("panel:webhooks")

@@ -25,9 +25,9 @@ class ContactForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
     comment = forms.CharField(
-        label="Comment to the customer", max_length=5000, required=False, widget=forms.Textarea
+        label=_("Comment to the customer"), max_length=5000, required=False, widget=forms.Textarea
     )
 
 
 class StaffReplyForm(forms.Form):
-    message = forms.CharField(label="Reply", max_length=20_000, widget=forms.Textarea)
+    message = forms.CharField(label=_("Reply"), max_length=20_000, widget=forms.Textarea)

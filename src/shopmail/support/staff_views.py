@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shopmail.core.staff import staff_required
@@ -16,6 +18,16 @@ from shopmail.support.models import ReturnRequest, Thread
 
 RETURN_FILTERS = ("requested", "approved", "denied", "all")
 THREAD_FILTERS = ("waiting", "open", "closed", "all")
+# the filters in words, in the panel's language
+FILTER_NAMES = {
+    "requested": gettext_lazy("Requested"),
+    "approved": gettext_lazy("Approved"),
+    "denied": gettext_lazy("Denied"),
+    "waiting": gettext_lazy("Waiting"),
+    "open": gettext_lazy("Open"),
+    "closed": gettext_lazy("Closed"),
+    "all": gettext_lazy("All"),
+}
 
 
 @require_http_methods(["GET"])
@@ -29,7 +41,8 @@ def return_list(request: HttpRequest) -> HttpResponse:
         query = query.filter(status=status)
     current = Paginator(query, 50).get_page(request.GET.get("page"))
     tabs = [
-        (f, ReturnRequest.objects.filter(status=f).count() if f != "all" else None) for f in RETURN_FILTERS
+        (f, FILTER_NAMES[f], ReturnRequest.objects.filter(status=f).count() if f != "all" else None)
+        for f in RETURN_FILTERS
     ]
     return render(request, "support/staff/returns.html", {"page": current, "status": status, "tabs": tabs})
 
@@ -50,13 +63,18 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user,
                 )
             except returns.AlreadyDecided:
-                messages.error(request, f"{rma.number} had already been decided.")
+                messages.error(request, _("%(number)s had already been decided.") % {"number": rma.number})
             else:
-                word = "approved" if rma.status == ReturnRequest.Status.APPROVED else "denied"
+                if rma.status == ReturnRequest.Status.APPROVED:
+                    done = _("%(number)s approved.") % {"number": rma.number}
+                else:
+                    done = _("%(number)s denied.") % {"number": rma.number}
                 tail = (
-                    " The customer is told by e-mail." if message else " No e-mail was sent (switched off)."
+                    _("The customer is told by e-mail.")
+                    if message
+                    else _("No e-mail was sent (switched off).")
                 )
-                messages.success(request, f"{rma.number} {word}.{tail}")
+                messages.success(request, f"{done} {tail}")
             return redirect("support_staff:return", pk=rma.pk)
         status = 400
     mails = Message.objects.filter(key__endswith=f":rma:{rma.pk}").order_by("created_at")
@@ -81,7 +99,9 @@ def thread_list(request: HttpRequest) -> HttpResponse:
         query = query.filter(status=show)
     current = Paginator(query, 50).get_page(request.GET.get("page"))
     return render(
-        request, "support/staff/threads.html", {"page": current, "show": show, "filters": THREAD_FILTERS}
+        request,
+        "support/staff/threads.html",
+        {"page": current, "show": show, "filters": [(f, FILTER_NAMES[f]) for f in THREAD_FILTERS]},
     )
 
 
@@ -93,9 +113,11 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            _, message = helpdesk.staff_reply(thread, form.cleaned_data["message"], user=request.user)
-            tail = " The customer is told by e-mail." if message else " No e-mail was sent (switched off)."
-            messages.success(request, "Reply sent." + tail)
+            message = helpdesk.staff_reply(thread, form.cleaned_data["message"], user=request.user)[1]
+            if message:
+                messages.success(request, _("Reply sent. The customer is told by e-mail."))
+            else:
+                messages.success(request, _("Reply sent. No e-mail was sent (switched off)."))
             return redirect("support_staff:thread", pk=thread.pk)
         status = 400
     return render(
@@ -113,5 +135,8 @@ def thread_status(request: HttpRequest, pk: int) -> HttpResponse:
     new = request.POST.get("status")
     if new in (Thread.Status.OPEN, Thread.Status.CLOSED):
         helpdesk.set_status(thread, new)
-        messages.success(request, f"The conversation is {new}.")
+        messages.success(
+            request,
+            _("The conversation is open.") if new == Thread.Status.OPEN else _("The conversation is closed."),
+        )
     return redirect("support_staff:thread", pk=thread.pk)

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from django.db import connection
 from django.utils import timezone
 
-from shopmail.db import fast_update
+from shopmail.db import fast_create, fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT
@@ -23,7 +23,7 @@ from shopmail.flows.ingest.result import CHUNK, Item
 from shopmail.flows.ingest.upsert import fetch, upsert_customers
 from shopmail.mail import outbox
 from shopmail.mail.models import Message
-from shopmail.store.models import BackorderLine, Order, OrderEvent
+from shopmail.store.models import BackorderLine, Order
 
 _ORDER_COLUMNS = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
 
@@ -77,7 +77,7 @@ def apply_orders(items: list[Item], planner: Planner, silent: bool) -> tuple[lis
         result.order_result(item.key)
     for order, changes, is_new, suppress in plans:
         planner.plan(order, changes, is_new=is_new, suppress=suppress)
-    Order.objects.bulk_create(new_orders, batch_size=CHUNK)
+    fast_create(new_orders)
     now = timezone.now()
     for order in updated:
         order.stored_at = now
@@ -123,7 +123,7 @@ def write(planner: Planner, orders: Sequence[Order], created: Collection[Order] 
     for event, notification in planner.events:
         if notification:
             event.message = by_order_notification.get((event.order.pk, notification))
-    OrderEvent.objects.bulk_create([event for event, _ in planner.events], batch_size=CHUNK)
+    fast_create([event for event, _ in planner.events])
     _sync_backorder_lines(orders, created)
 
 
@@ -132,11 +132,10 @@ def _sync_backorder_lines(orders: Sequence[Order], created: Collection[Order]) -
     ids = [order.pk for order in orders if order.pk not in new]  # a new order has no lines yet
     for start in range(0, len(ids), CHUNK):
         BackorderLine.objects.filter(order_id__in=ids[start : start + CHUNK]).delete()
-    BackorderLine.objects.bulk_create(
+    fast_create(
         [
             BackorderLine(order=order, sku=sku)
             for order in orders
             for sku in sorted(changes_mod.backordered_skus(order.snapshot))
-        ],
-        batch_size=CHUNK,
+        ]
     )

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from shopmail import db
-from shopmail.db import fast_update
+from shopmail.db import fast_create, fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.result import CHUNK, Counts, Item
@@ -92,7 +92,7 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
     if counts is not None:
         counts.new += len(new)
         counts.changed += len(changed)
-    Customer.objects.bulk_create(new, batch_size=CHUNK)
+    fast_create(new)
     now = timezone.now()
     for customer in changed:
         customer.updated_at = now
@@ -129,6 +129,6 @@ def upsert_products(items: list[Item], counts: Counts) -> dict[str, str]:
         for name, value in fields.items():
             setattr(product, name, value)
         changed.append(product)
-    Product.objects.bulk_create(new, batch_size=CHUNK)
+    fast_create(new)
     fast_update(changed, ["name", "stock_quantity", "download_instructions", "data", "restocks"])
     return restocked

@@ -10,6 +10,11 @@ template per language (``emails/<notification>/<lang>/`` or a saved template).
 The same English words may need other words in another language (a sign-off to a business
 partner): ``{% trans "context" %}...{% endtrans %}`` or ``pgettext("context", "...")`` give the
 message a context (``msgctxt`` in the catalogs).
+
+The per-language layouts and partials (``_layout/nb/layout.html``, ...) that stores' own
+templates may name are shims onto the shared files: they set ``catalog_language``,
+which picks the catalog in place of the message's ``language`` (``{{ language }}`` itself, the
+``lang`` of the HTML, stays the message's).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def translations(language: str) -> gettext_module.NullTranslations:
 
 
 def _language(context: Context) -> str:
-    language = context.get("language")
+    language = context.get("catalog_language") or context.get("language")
     return language if isinstance(language, str) and language else "en"
 
 

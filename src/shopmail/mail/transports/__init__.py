@@ -7,6 +7,7 @@
     {"kind": "smtp", "url": "smtp://shop:p%40ss@mail.example.com?security=starttls"}
     {"kind": "sendmail"}                  # runs SHOPMAIL_SENDMAIL (default /usr/sbin/sendmail)
     {"kind": "capture", "directory": "captured-mail"}   # relative to data_dir
+    {"kind": "memory", "outbox": "name"}  # tests only (transports/memory.py); not offered by the API
 
 SMTP keys: host (required unless url), port (default from security),
 security ("none" | "starttls" | "tls", default "starttls"), username,
@@ -28,6 +29,7 @@ from shopmail.core import secretbox
 from shopmail.domain.smtp_url import DEFAULT_PORTS, parse_smtp_url
 from shopmail.mail.transports.base import Envelope, Rejection, SendResult, Transport, TransportConfigError
 from shopmail.mail.transports.capture import CaptureTransport
+from shopmail.mail.transports.memory import MemoryTransport
 from shopmail.mail.transports.sendmail import SendmailTransport, configured_path
 from shopmail.mail.transports.smtp import SmtpTransport
 
@@ -66,6 +68,9 @@ def make_transport(config: dict[str, Any], data_dir: Path) -> Transport:
         _refuse_unknown(options, _CAPTURE_KEYS, "capture")
         directory = Path(options.get("directory", "captured-mail"))
         return CaptureTransport(directory if directory.is_absolute() else Path(data_dir) / directory)
+    if kind == "memory":  # tests only: the settings API offers smtp, sendmail and capture
+        _refuse_unknown(options, {"outbox"}, "memory")
+        return MemoryTransport(**options)
     raise ValueError(f"unknown transport kind {kind!r}; use 'smtp', 'sendmail' or 'capture'")
 
 

@@ -9,7 +9,9 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from shopmail.core import periodic
         from shopmail.mail import metrics
-        from shopmail.mail.webhooks import deliver
+        from shopmail.mail.webhooks import config, deliver
+        from shopmail.store import store_settings
 
         periodic.register("webhooks.deliver", deliver.run)  # the delivery worker runs it (SPEC 8)
         metrics.register(deliver.metrics)
+        store_settings.register(config.SECTION)

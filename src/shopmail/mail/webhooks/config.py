@@ -15,7 +15,8 @@ from standardwebhooks.webhooks import Webhook
 from shopmail.core import secretbox
 from shopmail.mail.webhooks.models import Endpoint
 from shopmail.store.feed import FEED_TYPES
-from shopmail.store.models import FeedEvent
+from shopmail.store.models import FeedEvent, StoreSettings
+from shopmail.store.store_settings import Problem, Section
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -97,3 +98,21 @@ def all_public() -> list[dict[str, Any]]:
         {"id": e.pk, "url": e.url, "events": list(e.events), "secret_set": bool(e.secret)}
         for e in Endpoint.objects.order_by("pk")
     ]
+
+
+class WebhooksPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhooks: list[WebhookIn] | None = None  # SPEC section 8; secrets write-only
+
+
+def _problems(settings: StoreSettings, part: WebhooksPatch) -> list[Problem]:
+    return problems(part.webhooks or ())
+
+
+def _apply(settings: StoreSettings, part: WebhooksPatch) -> None:
+    if part.webhooks is not None:
+        apply(part.webhooks)  # kept in the webhooks' own table, secrets sealed
+
+
+# The ``webhooks`` section of the store settings, registered from ``WebhooksConfig.ready()``.
+SECTION = Section("webhooks", WebhooksPatch, lambda settings: {"webhooks": all_public()}, _apply, _problems)

@@ -9,6 +9,7 @@ from django import template
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import pgettext_lazy
 
 from shopmail.panel.names import notification_name
 
@@ -36,10 +37,52 @@ def nav_item(context: template.Context, href: str, label: str, exact: bool = Fal
     return format_html('<li><a href="{}">{}</a></li>', href, label)
 
 
+# a message's status in words, in the panel's language (the value itself stays in links and filters)
+STATUS_WORDS = {
+    "queued": pgettext_lazy("message status", "queued"),
+    "sending": pgettext_lazy("message status", "sending"),
+    "sent": pgettext_lazy("message status", "sent"),
+    "deferred": pgettext_lazy("message status", "deferred"),
+    "held": pgettext_lazy("message status", "held"),
+    "failed": pgettext_lazy("message status", "failed"),
+    "cancelled": pgettext_lazy("message status", "cancelled"),
+    "bounced": pgettext_lazy("message status", "bounced"),
+}
+
+
+# the state of a worker, a webhook delivery, a newsletter, a return or a conversation, in words
+STATE_WORDS = {
+    "running": pgettext_lazy("state", "running"),
+    "stopped": pgettext_lazy("state", "stopped"),
+    "silent": pgettext_lazy("state", "silent"),
+    "pending": pgettext_lazy("state", "pending"),
+    "delivered": pgettext_lazy("state", "delivered"),
+    "failed": pgettext_lazy("state", "failed"),
+    "draft": pgettext_lazy("state", "draft"),
+    "scheduled": pgettext_lazy("state", "scheduled"),
+    "queued": pgettext_lazy("state", "queued"),
+    "delivering": pgettext_lazy("state", "delivering"),
+    "sending": pgettext_lazy("state", "sending"),
+    "sent": pgettext_lazy("state", "sent"),
+    "deferred": pgettext_lazy("state", "deferred"),
+    "requested": pgettext_lazy("state", "requested"),
+    "approved": pgettext_lazy("state", "approved"),
+    "denied": pgettext_lazy("state", "denied"),
+    "open": pgettext_lazy("state", "open"),
+    "closed": pgettext_lazy("state", "closed"),
+}
+
+
+@register.filter
+def state_word(state: str) -> str:
+    """``{{ d.status|state_word }}``: a known state in the panel's language, anything else as is."""
+    return str(STATE_WORDS.get(str(state), state))
+
+
 @register.filter
 def status_badge(status: str) -> SafeString:
     tone = STATUS_TONE.get(str(status), "muted")
-    return format_html('<span class="badge badge-{}">{}</span>', tone, status)
+    return format_html('<span class="badge badge-{}">{}</span>', tone, STATUS_WORDS.get(str(status), status))
 
 
 @register.filter

@@ -210,7 +210,7 @@ def select_list(model: type[Model], alias: str) -> str:
 
 
 _Converter = Callable[[Any, Any, Any], Any]
-_CONVERTERS: dict[tuple[str, type[Model]], list[tuple[Any, list[_Converter]]]] = {}
+_CONVERTERS: dict[tuple[str, type[Model]], list[tuple[int, Any, list[_Converter]]]] = {}
 
 
 def instances(model: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
@@ -223,19 +223,22 @@ def instances(model: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
     converters = _CONVERTERS.get(key)
     if converters is None:
         converters = []
-        for field in fields:
+        for index, field in enumerate(fields):
             col = field.get_col(model._meta.db_table)
             functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            converters.append((col, functions))
+            if functions:
+                converters.append((index, col, functions))
         _CONVERTERS[key] = converters
     names = [field.attname for field in fields]
+    width = len(names)
     found = []
     for row in rows:
-        values = []
-        for value, (col, functions) in zip(row, converters, strict=False):
+        values = list(row[:width])
+        for index, col, functions in converters:
+            value = values[index]
             for function in functions:
                 value = function(value, col, connection)
-            values.append(value)
+            values[index] = value
         found.append(model.from_db(connection.alias, names, values))
     return found
 

@@ -66,7 +66,10 @@ class Command(BaseCommand):
             store.transport = resealed
             store.save(update_fields=["transport", "updated_at"])
         call_command("collectstatic", interactive=False, verbosity=0)
+        from shopmail.mail import warmup
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
+
+        warmup.warm()  # templates compiled before the first order, not by it
 
         stop = threading.Event()
         worker_thread = None

@@ -709,8 +709,9 @@ def test_pipelined_commands_travel_together_one_round_trip_per_message(smtp_serv
 
 
 def test_a_long_pipelined_stream_gives_every_message_its_own_outcome(smtp_server):
-    """One connection, 24 messages back to back: every unusual reply, anywhere in the stream,
-    decides only its own message, and the stream goes on over the same connection."""
+    """One connection, 24 messages back to back: the usual replies are handled in the protocol
+    callback (``_Cruise``); every other reply, anywhere in the stream, still decides only its
+    own message, and the stream goes on over the same connection."""
     smtp_server.reject_recipient("gone@example.com")  # 550 at RCPT
     smtp_server.reject_recipient("full@example.com", 452, "4.2.2 Mailbox full")
     smtp_server.fail("dot", 554, "5.6.0 Content refused", times=1)  # the first message's content

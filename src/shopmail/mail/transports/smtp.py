@@ -59,7 +59,7 @@ from aiosmtplib import (
 from shopmail.domain.retry import Outcome, classify
 from shopmail.mail.transports.base import Envelope, Rejection, SendResult, TransportConfigError
 from shopmail.mail.transports.smtp_batch import Batch, Unreachable
-from shopmail.mail.transports.smtp_pipeline import OK, Open, Opening, accepted, describe, opening_of
+from shopmail.mail.transports.smtp_pipeline import OK, Cruise, Open, Opening, accepted, describe, opening_of
 from shopmail.mail.transports.smtp_wire import Reply, Wire
 
 __all__ = ["CONFIG_ERROR_CODES", "Security", "SmtpTransport"]
@@ -281,6 +281,14 @@ class SmtpTransport:
                     if opening is not None:
                         out += opening.commands
                     wire.write_pieces(out)
+                    if carry is not None and opening is not None and opening.plain and not rset:
+                        # the usual replies are handled as they come, and the next message goes
+                        # out at once; back here at anything else, with the replies unread
+                        cruise = Cruise(wire, batch, carry, opening, self.timeout)
+                        await wire.cruise(cruise.step)
+                        carry, opening = cruise.carry, cruise.opening
+                        if not cruise.written:
+                            continue  # the next opening (if any) is not sent yet
                     await wire.drain()
                     if rset:
                         await wire.read()

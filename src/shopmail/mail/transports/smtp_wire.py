@@ -29,6 +29,7 @@ import math
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import NamedTuple
 
 __all__ = ["Disconnected", "Reply", "Wire", "message_content"]
@@ -85,6 +86,7 @@ class Wire(asyncio.Protocol):
         self._lines: list[bytes] = []
         self._replies: deque[Reply] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._step: Callable[[], bool] | None = None
         self._writable: asyncio.Future[None] | None = None
         self._lost: str | None = None
         self._timed_out = False
@@ -125,6 +127,9 @@ class Wire(asyncio.Protocol):
                 lines.clear()
             replies.append(Reply(int(code), text.decode("utf-8", "replace")))
         if replies:
+            step = self._step
+            if step is not None and step():
+                return  # handled here, in the callback: nobody to wake
             self._wake()
 
     def eof_received(self) -> bool:
@@ -217,6 +222,36 @@ class Wire(asyncio.Protocol):
         self.answered += 1
         return self._replies.popleft()
 
+    @property
+    def replies(self) -> deque[Reply]:
+        """The replies that have come and were not read yet, oldest first."""
+        return self._replies
+
+    def took(self, count: int) -> None:
+        """``count`` replies were taken from :attr:`replies` by a ``cruise`` step."""
+        self.last_used = time.monotonic()
+        self.answered += count
+
+    async def cruise(self, step: Callable[[], bool]) -> None:
+        """Let ``step`` handle the replies in the protocol callback as they come, until it
+        returns False (it cannot go on by itself), the connection is lost or the deadline passes.
+
+        ``step`` takes what it handles from :attr:`replies` (and reports it with :meth:`took`);
+        the rest stays there for :meth:`read`. Handling the usual replies right where they
+        arrive saves a future, a task step and a loop iteration per round trip.
+        """
+        if self._lost is None and not step():
+            return
+        if self._lost is not None:
+            return
+        self._step = step
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+            self._step = None
+
     async def ask(self, *commands: bytes) -> list[Reply]:
         """Send the commands (one write) and read one reply for each."""
         self.write(b"".join(commands))
@@ -234,6 +269,7 @@ class Wire(asyncio.Protocol):
     # -- internals -----------------------------------------------------------------------------
 
     def _wake(self) -> None:
+        self._step = None
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -78,8 +78,9 @@ def server(option: str) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def database(server_url: str, name: str) -> tuple[str, Callable[[], None]]:
-    """A fresh database on the server and a callable that drops it ('' and a no-op for SQLite)."""
+def database(server_url: str, name: str, template: str = "") -> tuple[str, Callable[[], None]]:
+    """A fresh database on the server (a copy of ``template`` if given) and a callable that
+    drops it ('' and a no-op for SQLite)."""
     if not server_url:
         return "", lambda: None
     import psycopg
@@ -87,8 +88,8 @@ def database(server_url: str, name: str) -> tuple[str, Callable[[], None]]:
     parts = urlsplit(server_url)
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:

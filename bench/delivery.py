@@ -353,25 +353,10 @@ class Bench:
 
     def run_database(self, name: str) -> str:
         """A database for one run: on PostgreSQL a copy of the prepared template ('' on SQLite)."""
-        if not self.server_url:
-            return ""
-        from urllib.parse import urlsplit, urlunsplit
-
-        import psycopg
-
-        parts = urlsplit(self.server_url)
-        admin = urlunsplit(parts._replace(path="/postgres"))
-        db = f"shopmail_bench_{os.getpid()}_{name.lower()}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db}" TEMPLATE "{self.template_db}"')
-
-        def drop() -> None:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-        self.drops.append(drop)
-        return urlunsplit(parts._replace(path=f"/{db}"))
+        url, drop = _pg.database(self.server_url, f"shopmail_bench_{os.getpid()}_{name.lower()}", self.template_db)
+        if url:
+            self.drops.append(drop)
+        return url
 
     # set-up, once --------------------------------------------------------------------------
 

@@ -253,13 +253,9 @@ def source_lane(args: argparse.Namespace, size: int) -> dict:
     }
 
 
-def queue_only(args: argparse.Namespace, work: Path, src: Path) -> dict:
-    """Freezing the list and queueing only (issue 26, 3: queueing <= 3 s), no workers, no sink:
-    a fresh database each time, the given src tree."""
-    data = work / f"queue-{time.monotonic_ns()}"
-    data.mkdir()
-    database, drop = pg_database(args.postgres, f"shopmail_bench_q{os.getpid()}")
-    env = {
+def lane_env(src: Path, data: Path, database: str | None) -> dict[str, str]:
+    """The environment of a shopmail step: the given src tree, data dir and database."""
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
         "DJANGO_SETTINGS_MODULE": "shopmail.settings",
@@ -267,6 +263,15 @@ def queue_only(args: argparse.Namespace, work: Path, src: Path) -> dict:
         "DATABASE_URL": database or "",
         "SHOPMAIL_BASE_URL": "https://shop.example.com",
     }
+
+
+def queue_only(args: argparse.Namespace, work: Path, src: Path) -> dict:
+    """Freezing the list and queueing only (issue 26, 3: queueing <= 3 s), no workers, no sink:
+    a fresh database each time, the given src tree."""
+    data = work / f"queue-{time.monotonic_ns()}"
+    data.mkdir()
+    database, drop = pg_database(args.postgres, f"shopmail_bench_q{os.getpid()}")
+    env = lane_env(src, data, database)
     try:
         made = call("setup", env, str(args.customers), str(free_port()), str(args.concurrency))
         return {"src": str(src), "customers": args.customers, **call("send", env, str(made["newsletter"]))}
@@ -279,14 +284,7 @@ def shopmail_lane(args: argparse.Namespace, work: Path) -> dict:
     data = work / "shopmail-data"
     data.mkdir()
     database, drop = pg_database(args.postgres, f"shopmail_bench_{os.getpid()}")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
-        "DJANGO_SETTINGS_MODULE": "shopmail.settings",
-        "SHOPMAIL_DATA_DIR": str(data),
-        "DATABASE_URL": database or "",
-        "SHOPMAIL_BASE_URL": "https://shop.example.com",
-    }
+    env = lane_env(src, data, database)
     port = free_port()
     workers: list[subprocess.Popen] = []
     sink = None

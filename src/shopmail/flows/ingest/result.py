@@ -47,11 +47,14 @@ class RunResult:
     def order_result(self, key: str) -> dict[str, Any]:
         return self.orders.setdefault(key, {"order": key, "stale": False, "changes": [], "messages": []})
 
+    def counts_json(self) -> dict[str, dict[str, int]]:
+        return {kind: dict(vars(count)) for kind, count in self.counts.items()}
+
     def summary(self) -> dict[str, Any]:
         return {
             "run": self.run_id,
             "dry_run": self.dry_run,
-            "counts": {kind: vars(count) for kind, count in self.counts.items()},
+            "counts": self.counts_json(),
             "changes": [
                 {"order": key, **change}
                 for key, result in self.orders.items()

@@ -107,7 +107,8 @@ def _ingest_once(
         touched, created = apply_orders(collected["orders"], planner, silent)
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched += apply_restocks(restocked, planner, silent)
-        run.summary = {k: v for k, v in result.summary().items() if k in ("counts", "rejected")}
+        # the run's row keeps counts and rejections only (not the whole summary's list of changes)
+        run.summary = {"counts": result.counts_json(), "rejected": result.rejected}
         run.summary["messages"] = len(planner.drafts)  # one message per draft (outbox.queue)
         run.save(force_insert=True)
         result.run_id = run.pk

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shopmail.domain.marks import gettext_noop
+
 PENDING = "pending"
 ON_HOLD = "on_hold"
 FAILED = "failed"
@@ -29,12 +31,6 @@ UNMAPPED = "unmapped"
 
 #: The seven meanings, in the order an order usually passes through them.
 MEANINGS = (PENDING, ON_HOLD, FAILED, PROCESSING, COMPLETED, CANCELLED, REFUNDED)
-
-
-def gettext_noop(message: str) -> str:
-    """Marks words for the gettext catalogs (``scripts/messages`` extracts them); the panel shows
-    them in the staff user's language. Plain Python: nothing is translated here."""
-    return message
 
 
 #: What each meaning stands for, for staff (panel, API docs).

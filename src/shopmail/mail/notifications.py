@@ -13,16 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shopmail.domain.marks import gettext_noop as _  # names and descriptions, for the catalogs
+
 Audience = Literal["customer", "staff"]
 
 LANGUAGES = ("en", "nb", "de")
 DEFAULT_LANGUAGE = "en"
-
-
-def _(message: str) -> str:
-    """Marks a notification's name or description, or a rule's, for the gettext catalogs
-    (``scripts/messages`` extracts it); translated where it is shown, in the reader's language."""
-    return message
 
 
 #: Order-update rules (SPEC section 4): key -> what fires it, for the control panel.

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -118,8 +118,6 @@ def _converter(field: Any) -> Any:
     The common types are converted directly (JSON with orjson, datetimes with the backend's own
     adapter, plain values as they are); any other field goes through ``get_db_prep_save`` as in
     Django. ``fast_create`` calls this per field, not per value."""
-    from django.db import models
-
     if isinstance(field, models.JSONField) and field.encoder is None:
         import orjson
 

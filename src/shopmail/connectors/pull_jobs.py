@@ -49,29 +49,21 @@ def progress(state: dict[str, Any]) -> dict[str, Any]:
     """What the page shows and polls: the phase, pages and orders so far, and the bar."""
     pages, pages_total = int(state.get("pages") or 0), state.get("pages_total")
     orders, checked = int(state.get("orders") or 0), int(state.get("checked") or 0)
-    done = state["state"] not in RUNNING
     if state["state"] == "fetching":
         total, finished = int(pages_total or 0), pages
     else:
         total, finished = orders, min(checked, orders)
-    return {
-        "state": state["state"],
-        "done": done,
-        "reload": done,
-        "total": total,
-        "finished": finished,
-        "fields": {
-            "phase": str(PHASES.get(state["state"], state["state"])),
-            "pages": gettext("%(done)s of %(total)s") % {"done": pages, "total": pages_total}
-            if pages_total
-            else str(pages),
-            "orders": (
-                gettext("%(done)s of %(total)s") % {"done": min(checked, orders), "total": orders}
-                if orders
-                else str(state.get("fetched") or 0)
-            ),
-        },
+    fields = {
+        "pages": gettext("%(done)s of %(total)s") % {"done": pages, "total": pages_total}
+        if pages_total
+        else str(pages),
+        "orders": (
+            gettext("%(done)s of %(total)s") % {"done": min(checked, orders), "total": orders}
+            if orders
+            else str(state.get("fetched") or 0)
+        ),
     }
+    return jobs.polled(state, RUNNING, PHASES, total=total, finished=finished, fields=fields)
 
 
 class PullJob(jobs.BackgroundJob):

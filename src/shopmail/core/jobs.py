@@ -18,6 +18,8 @@ import os
 import re
 import secrets
 import threading
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,10 +70,30 @@ def read(directory: Path, job: str, running: tuple[str, ...], stopped: str) -> d
     return state
 
 
+def polled(
+    state: dict[str, Any],
+    running: tuple[str, ...],
+    phases: Mapping[str, Any],
+    *,
+    total: int,
+    finished: int,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """What a job's page polls (``panel/progress.js``): its state, the bar's ``finished`` of
+    ``total``, the words to show; when it is done the page reloads once to show the result."""
+    done = state["state"] not in running
+    return {
+        "state": state["state"],
+        "done": done,
+        "reload": done,
+        "total": total,
+        "finished": finished,
+        "fields": {"phase": str(phases.get(state["state"], state["state"])), **fields},
+    }
+
+
 def remove_older_than(directory: Path, seconds: float, *patterns: str) -> None:
     """Delete the job states (and the other files named by ``patterns``) not touched for ``seconds``."""
-    import time
-
     cutoff = time.time() - seconds
     for pattern in (f"*{_SUFFIX}", *patterns):
         for old in directory.glob(pattern):

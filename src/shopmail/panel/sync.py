@@ -184,22 +184,13 @@ def _job(job: str) -> dict[str, Any]:
 
 def job_progress(state: dict[str, Any]) -> dict[str, Any]:
     total, checked = int(state.get("total") or 0), int(state.get("checked") or 0)
-    done = state["state"] not in RUNNING
+    checked = min(checked, total)
     result = state.get("result") or {}
-    return {
-        "state": state["state"],
-        "done": done,
-        "reload": done,  # the page then shows the result (or what went wrong)
-        "total": total,
-        "finished": min(checked, total),
-        "fields": {
-            "phase": str(_PHASES.get(state["state"], state["state"])),
-            "checked": _("%(done)s of %(total)s") % {"done": min(checked, total), "total": total}
-            if total
-            else "…",
-            "queued": result.get("total_messages", 0) if not result.get("dry_run") else 0,
-        },
+    fields = {
+        "checked": _("%(done)s of %(total)s") % {"done": checked, "total": total} if total else "…",
+        "queued": result.get("total_messages", 0) if not result.get("dry_run") else 0,
     }
+    return jobs.polled(state, RUNNING, _PHASES, total=total, finished=checked, fields=fields)
 
 
 @staff_required

@@ -4,7 +4,6 @@ the data directory in between). Below it, the history of sync runs."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections import Counter
 from pathlib import Path
@@ -28,7 +27,6 @@ from shopmail.store.models import SyncRun
 SOURCES = ("panel", "cli", "sync", "api", "product", "event")
 SHOWN = 200
 KEEP_SECONDS = 24 * 3600
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
 def _uploads() -> Path:
@@ -49,7 +47,7 @@ def keep(upload: Any) -> str:
 
 
 def kept(token: str) -> Path | None:
-    if not _TOKEN.fullmatch(token):
+    if not jobs.valid_id(token):  # made by secrets.token_urlsafe, as job ids are
         return None
     path = _uploads() / f"{token}.sync"
     return path if path.is_file() else None
@@ -176,7 +174,7 @@ _PHASES = {
 
 
 def _job(job: str) -> dict[str, Any]:
-    state = read(_uploads(), job) if _TOKEN.fullmatch(job) else None
+    state = read(_uploads(), job)  # None for an id that is not one (core.jobs.valid_id)
     if state is None:
         raise Http404("no such sync")
     return state

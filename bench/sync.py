@@ -136,7 +136,7 @@ def phase(name: str, path: Path) -> None:
     else:  # exactly what `shopmail sync FILE` does
         doc = syncfile.parse_file(path / f"{name}.ndjson")
         count = len(doc.orders)
-        result = ingest.ingest(**doc.lists(), source="bench")
+        result = ingest.ingest(**doc.lists(), source="bench", listed=ingest.LISTED)
         messages = len(result.messages)
     wall = time.perf_counter() - start
     print(

@@ -156,6 +156,7 @@ def pull(
                 dry_run=dry_run,
                 partial=True,
                 source=f"{platform}-pull",
+                listed=ingest.LISTED,
                 progress=progress.orders_done,
             )
             summary.run = result.summary()

@@ -7,11 +7,13 @@ it was stored (the transactional outbox). Nothing here talks to SMTP.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopmail.db import fast_create
 from shopmail.mail import wakeup
 from shopmail.mail.deliverability import suppression
 from shopmail.mail.models import Message, Payload, Priority, Status
@@ -61,17 +63,21 @@ def language_for(customer: Mapping[str, Any] | None, settings: StoreSettings) ->
     return language or settings.default_language
 
 
-def queue(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
+def queue(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool = True) -> list[Message]:
     """Insert the drafts (in the caller's transaction); returns one message per draft, in order.
-    With an update digest (SPEC 4), order updates join a waiting one (``mail/digest.py``)."""
+    With an update digest (SPEC 4), order updates join a waiting one (``mail/digest.py``).
+
+    ``compose=False`` leaves order mail for the worker to compose (ADR 0010: a bulk run does not
+    render a thousand e-mails while it holds the database's write lock)."""
+    insert = functools.partial(_insert, compose=compose)
     if drafts and settings.update_digest_minutes:
         from shopmail.mail import digest  # digest calls back into this module
 
-        return digest.queue(drafts, settings, _insert)
-    return _insert(drafts, settings)
+        return digest.queue(drafts, settings, insert)
+    return insert(drafts, settings)
 
 
-def _insert(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
+def _insert(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool = True) -> list[Message]:
     if not drafts:
         return []
     # Order and staff mail to a hard-bounced address is held, releasable by staff (SPEC section 9).
@@ -98,7 +104,7 @@ def _insert(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
             message.due_at = message.due_at + FOLLOW_UPS[draft.notification]
         if draft.extra.get("due_at"):  # an update digest waits (mail/digest.py)
             message.due_at = draft.extra["due_at"]
-    Message.objects.bulk_create(messages)
+    fast_create(messages)
     payloads = [
         Payload(
             message=message,
@@ -108,8 +114,9 @@ def _insert(drafts: Sequence[Draft], settings: StoreSettings) -> list[Message]:
         )
         for message, draft in zip(messages, drafts, strict=True)
     ]
-    compose_now(messages, payloads, settings)
-    Payload.objects.bulk_create(payloads)
+    if compose:
+        compose_now(messages, payloads, settings)
+    fast_create(payloads)
     wakeup.queued()
     return messages
 

@@ -71,7 +71,7 @@ def result_view(result: ingest.RunResult) -> dict[str, Any]:
         "messages": result.messages[:SHOWN],
         "more_messages": max(0, len(result.messages) - SHOWN),
         "changes": summary["changes"][:SHOWN],
-        "more_changes": max(0, len(summary["changes"]) - SHOWN),
+        "more_changes": max(0, len(summary["changes"]) - SHOWN) + result.changes_not_listed,
         "rejected": result.rejected[:SHOWN],
         "total_messages": len(result.messages),
     }
@@ -132,6 +132,7 @@ def sync_page(request: HttpRequest) -> HttpResponse:
             dry_run=dry_run,
             partial=options["partial"],
             source="panel",
+            listed=ingest.LISTED,
         )
     except syncfile.SyncFileError as exc:
         return _page(request, 422, form=form, file_error=f"{exc}. Nothing was applied.")

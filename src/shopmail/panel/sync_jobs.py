@@ -92,6 +92,7 @@ class Job(jobs.BackgroundJob):
                 dry_run=self.state["dry_run"],
                 partial=options["partial"],
                 source="panel",
+                listed=ingest.LISTED,
                 progress=self._checked,
             )
         except syncfile.SyncFileError as exc:

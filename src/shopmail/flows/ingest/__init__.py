@@ -9,13 +9,14 @@ names other layers use are re-exported here.
 from shopmail.core.errors import Rejected
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.plan import CLOCK_SKEW, OWN_SHIPMENT, keep_own_shipments
-from shopmail.flows.ingest.result import KINDS, Counts, Item, Progress, RunResult
+from shopmail.flows.ingest.result import KINDS, LISTED, Counts, Item, Progress, RunResult
 from shopmail.flows.ingest.run import ingest
 from shopmail.flows.ingest.upsert import upsert_customers
 
 __all__ = [
     "CLOCK_SKEW",
     "KINDS",
+    "LISTED",
     "OWN_SHIPMENT",
     "Counts",
     "Item",

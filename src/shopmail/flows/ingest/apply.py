@@ -2,8 +2,8 @@
 
 ``apply_orders`` writes the new and changed orders (and their customers) and plans each one;
 ``apply_restocks`` plans a back-in-stock notice for every open order waiting for a SKU that
-came back; ``write`` queues the planned e-mails (composed by ``mail.outbox``), stores the
-history rows linked to them, and brings the back-order lines up to date.
+came back; ``write`` queues the planned e-mails (composed by ``mail.outbox``) and stores the
+history rows linked to them; ``sync_backorder_lines`` brings the back-order lines up to date.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -32,6 +33,9 @@ def apply_orders(items: list[Item], planner: Planner, silent: bool) -> tuple[lis
     """New and changed orders, written and planned; returns them (stale ones left out), and
     the new ones among them."""
     result, settings = planner.result, planner.settings
+    for item in items:
+        if item.packed is not None:
+            item.data, item.packed = orjson.loads(item.packed), None
     existing = fetch(Order, "external_id", (item.key for item in items), lock=True)
     detected = [
         (item, existing.get(item.key), detect(item, existing.get(item.key), planner.now, planner.meaning))
@@ -109,10 +113,10 @@ def apply_restocks(restocked: dict[str, str], planner: Planner, silent: bool) ->
     return touched
 
 
-def write(planner: Planner, orders: Sequence[Order], created: Collection[Order] = ()) -> None:
-    """Queue the planned e-mails, store the history rows (linked to their e-mails) and the
-    back-order lines of ``orders`` (``created``: those of them this run inserted)."""
-    messages = outbox.queue(planner.drafts, planner.settings)
+def write(planner: Planner) -> None:
+    """Queue the e-mails planned so far and store the history rows linked to them; the planner
+    then starts afresh (a large run is written chunk by chunk, in its one transaction)."""
+    messages = outbox.queue(planner.drafts, planner.settings, compose=planner.compose)
     by_order_notification: dict[tuple[int, str], Message] = {}
     for message, draft in zip(messages, planner.drafts, strict=True):
         assert draft.order is not None
@@ -124,18 +128,28 @@ def write(planner: Planner, orders: Sequence[Order], created: Collection[Order] 
         if notification:
             event.message = by_order_notification.get((event.order.pk, notification))
     fast_create([event for event, _ in planner.events])
-    _sync_backorder_lines(orders, created)
+    planner.queued += len(planner.drafts)
+    planner.drafts, planner.events = [], []
 
 
-def _sync_backorder_lines(orders: Sequence[Order], created: Collection[Order]) -> None:
+# an order's back-order lines as they should be: (the order is new, so has none yet; its SKUs)
+Backorders = dict[int, tuple[bool, tuple[str, ...]]]
+
+
+def backorders(orders: Sequence[Order], created: Collection[Order] = ()) -> Backorders:
+    """What ``sync_backorder_lines`` needs of ``orders`` (``created``: those of them this run
+    inserted), without keeping the orders themselves."""
     new = {order.pk for order in created}
-    ids = [order.pk for order in orders if order.pk not in new]  # a new order has no lines yet
+    return {
+        order.pk: (order.pk in new, tuple(sorted(changes_mod.backordered_skus(order.snapshot))))
+        for order in orders
+    }
+
+
+def sync_backorder_lines(lines: Backorders) -> None:
+    """Bring the back-order lines of a run's orders up to date (after its restocks were planned
+    against the lines as they were)."""
+    ids = [pk for pk, (new, _) in lines.items() if not new]  # a new order has no lines yet
     for start in range(0, len(ids), CHUNK):
         BackorderLine.objects.filter(order_id__in=ids[start : start + CHUNK]).delete()
-    fast_create(
-        [
-            BackorderLine(order=order, sku=sku)
-            for order in orders
-            for sku in sorted(changes_mod.backordered_skus(order.snapshot))
-        ]
-    )
+    fast_create([BackorderLine(order_id=pk, sku=sku) for pk, (_, skus) in lines.items() for sku in skus])

@@ -70,6 +70,9 @@ def collect(
                 )
                 continue
             seen.add(item.key)
+            if kind == "orders":  # compact until its chunk is applied (``Item.packed``); as
+                # text, because the bytes orjson returns keep its whole 8 KB working buffer
+                item.packed, item.data = orjson.dumps(item.data).decode(), None
             valid.append(item)
         if progress is not None:
             progress(len(chunk))

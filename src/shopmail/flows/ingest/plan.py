@@ -87,8 +87,12 @@ def keep_own_shipments(stored: Mapping[str, Any], data: dict[str, Any]) -> dict[
 class Planner:
     """Turns decisions into history rows and outbox drafts for one run."""
 
-    def __init__(self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime):
+    def __init__(
+        self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime, compose: bool = True
+    ):
         self.settings = settings
+        self.compose = compose  # order e-mails composed in the run's transaction (ADR 0010)
+        self.queued = 0  # e-mails written so far (``apply.write``)
         self.switches = settings.switches()
         self.meaning = settings.meaning()
         self.run = run
@@ -114,7 +118,7 @@ class Planner:
             has_backorders=bool(changes_mod.backordered_skus(snapshot, self.meaning)),
         )
         order.notify_state = decision.state.to_json()
-        entry = self.result.order_result(order.external_id)
+        entry = self.result.listed_result(order.external_id)
         for change, outcome in decision.outcomes:
             notification = outcome.partition(":")[2] if outcome.startswith("queued:") else None
             event = OrderEvent(
@@ -132,7 +136,10 @@ class Planner:
                 after_meaning=change.after_meaning or "",
             )
             self.events.append((event, notification))
-            entry["changes"].append({**change.as_dict(), "outcome": outcome})
+            if entry is not None:
+                entry["changes"].append({**change.as_dict(), "outcome": outcome})
+            else:
+                self.result.changes_not_listed += 1
         customer = snapshot["customer"]
         for intent in decision.intents:
             staff = intent.audience == STAFF

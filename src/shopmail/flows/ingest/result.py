@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("orders", "products", "customers")
-CHUNK = 2000  # rows per query / per bulk write
+CHUNK = 2000  # rows per query / per bulk write; orders applied per chunk
+LISTED = 1000  # orders whose changes a file sync, an upload or a pull lists (the rest are counted)
 Progress = Callable[[int], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     kind: str
     index: int
@@ -23,6 +24,9 @@ class Item:
     hash: str
     data: dict[str, Any] | None = None  # validated JSON form; None while unchanged
     maybe_nul: bool = False  # its JSON bytes, read for the hash, hold a \u0000 escape
+    # an order's validated JSON, compact, between validation and its chunk's apply (``data`` is
+    # set from it for the chunk only): a first import of 100,000 orders held 550 MB of dicts
+    packed: str | None = None
 
 
 @dataclass
@@ -43,9 +47,18 @@ class RunResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     run_id: int | None = None
     dry_run: bool = False
+    listed: int | None = None  # at most this many orders keep their result entry (None: all)
+    changes_not_listed: int = 0  # changes of the orders beyond ``listed``, counted only
 
     def order_result(self, key: str) -> dict[str, Any]:
-        return self.orders.setdefault(key, {"order": key, "stale": False, "changes": [], "messages": []})
+        """The order's entry; for an order beyond ``listed`` a scratch entry that is not kept."""
+        return self.listed_result(key) or {"order": key, "stale": False, "changes": [], "messages": []}
+
+    def listed_result(self, key: str) -> dict[str, Any] | None:
+        entry = self.orders.get(key)
+        if entry is None and (self.listed is None or len(self.orders) < self.listed):
+            entry = self.orders[key] = {"order": key, "stale": False, "changes": [], "messages": []}
+        return entry
 
     def counts_json(self) -> dict[str, dict[str, int]]:
         return {kind: dict(vars(count)) for kind, count in self.counts.items()}
@@ -62,6 +75,7 @@ class RunResult:
             ],
             "messages": self.messages,
             "rejected": self.rejected,
+            **({"changes_not_listed": self.changes_not_listed} if self.changes_not_listed else {}),
         }
 
 

@@ -18,14 +18,25 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from shopmail.core.errors import Rejected
-from shopmail.flows.ingest.apply import apply_orders, apply_restocks, write
+from shopmail.flows.ingest.apply import (
+    Backorders,
+    apply_orders,
+    apply_restocks,
+    backorders,
+    sync_backorder_lines,
+    write,
+)
 from shopmail.flows.ingest.collect import collect
 from shopmail.flows.ingest.plan import Planner
-from shopmail.flows.ingest.result import Item, Progress, RunResult
+from shopmail.flows.ingest.result import CHUNK, Item, Progress, RunResult, chunks
 from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
 from shopmail.store.models import StoreSettings, SyncRun
 
 log = logging.getLogger("shopmail.flows.ingest")
+
+# A run of more orders than this (a sync file, an upload, a pull) leaves its e-mails for the
+# worker to compose, outside the transaction that holds the database's write lock (ADR 0010).
+COMPOSED_IN_RUN = 100
 
 
 def ingest(
@@ -38,8 +49,12 @@ def ingest(
     partial: bool = False,
     source: str = "api",
     progress: Progress | None = None,
+    listed: int | None = None,
 ) -> RunResult:
     """One run: validates everything first, then applies it in a single transaction.
+
+    ``listed`` caps how many orders the result lists with their changes and messages (a file
+    sync of 100,000 orders counts the rest); the API lists all.
 
     A run that meets a dropped database connection (a server restart) before its commit is
     retried once on a new connection, transparently: the transaction was rolled back with the
@@ -49,7 +64,9 @@ def ingest(
     reconnected = False
     for attempt in range(3):
         try:
-            return _ingest_once(orders, products, customers, silent, dry_run, partial, source, progress)
+            return _ingest_once(
+                orders, products, customers, silent, dry_run, partial, source, progress, listed
+            )
         except (OperationalError, InterfaceError):
             if reconnected or not rereadable or not _connection_lost():
                 raise
@@ -81,8 +98,9 @@ def _ingest_once(
     partial: bool,
     source: str,
     progress: Progress | None,
+    listed: int | None,
 ) -> RunResult:
-    result = RunResult(dry_run=dry_run)
+    result = RunResult(dry_run=dry_run, listed=listed)
     errors: list[dict[str, Any]] = []
     collected: dict[str, list[Item]] = {}
     # read once per run, before the transaction: the time zone for validation (zone-less times
@@ -95,24 +113,34 @@ def _ingest_once(
     if errors and not partial:
         raise Rejected(errors)
     now = timezone.now()
+    orders_in = collected["orders"]
     with transaction.atomic():
-        # the run's row is written once, with its summary, before the history rows that point to it
-        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
-        planner = Planner(settings, run, result, now)
+        # the run's row first: the history rows of each chunk point to it; its summary (counts
+        # and rejections, not the list of changes) is written at the end
+        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now, summary={})
+        run.save(force_insert=True)
+        result.run_id = run.pk
+        planner = Planner(settings, run, result, now, compose=len(orders_in) <= COMPOSED_IN_RUN)
         customer_items = collected["customers"]
         upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
         customer_counts = result.counts["customers"]
         customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
         customer_counts.unchanged -= customer_counts.rejected
-        touched, created = apply_orders(collected["orders"], planner, silent)
+        lines: Backorders = {}
+        for chunk in chunks(orders_in, CHUNK):  # a chunk's orders are let go once written
+            touched, created = apply_orders(chunk, planner, silent)
+            write(planner)
+            lines.update(backorders(touched, created))
+            for item in chunk:
+                item.data = None
         restocked = upsert_products(collected["products"], result.counts["products"])
-        touched += apply_restocks(restocked, planner, silent)
-        # the run's row keeps counts and rejections only (not the whole summary's list of changes)
-        run.summary = {"counts": result.counts_json(), "rejected": result.rejected}
-        run.summary["messages"] = len(planner.drafts)  # one message per draft (outbox.queue)
-        run.save(force_insert=True)
-        result.run_id = run.pk
-        write(planner, touched, created)
+        touched = apply_restocks(restocked, planner, silent)
+        write(planner)
+        for pk, (_, skus) in backorders(touched).items():
+            lines[pk] = (lines[pk][0] if pk in lines else False, skus)
+        sync_backorder_lines(lines)
+        summary = {"counts": result.counts_json(), "rejected": result.rejected, "messages": planner.queued}
+        SyncRun.objects.filter(pk=run.pk).update(summary=summary)
         if dry_run:
             transaction.set_rollback(True)
             for message in result.messages:

@@ -52,6 +52,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     partial=options["partial"],
                     source="cli",
+                    listed=ingest.LISTED,
                     progress=lambda n: progress.advance(task, n),
                 )
             except ingest.Rejected as exc:

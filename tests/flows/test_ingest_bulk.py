@@ -1,0 +1,92 @@
+"""A large run: its orders applied chunk by chunk in its one transaction, its e-mails left for the
+worker to compose (ADR 0010), and its result listing a bounded number of orders (issue 26)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from factories import order
+from shopmail.flows.ingest import ingest, run
+from shopmail.mail.models import Message, Payload, Status
+from shopmail.mail.transports import memory
+from shopmail.mail.worker import drain
+from shopmail.store.models import BackorderLine, Order, OrderEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def memory_store(store):
+    memory.clear()
+    store.transport = {"kind": "memory", "outbox": "bulk"}
+    store.save()
+    yield store
+    memory.clear()
+
+
+def _backordered(order_id: str) -> dict:
+    snapshot = order(order_id, status="processing")
+    snapshot["lines"][0]["backordered"] = True
+    return snapshot
+
+
+def test_a_small_run_composes_its_mail_in_its_transaction(api):
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(3)]})
+    payloads = Payload.objects.filter(message__notification="order_confirmed")
+    assert payloads.count() == 3
+    assert all(p.raw and p.subject for p in payloads)
+
+
+def test_a_large_run_leaves_its_mail_for_the_worker_to_compose(api, memory_store, monkeypatch):
+    monkeypatch.setattr(run, "COMPOSED_IN_RUN", 2)
+    body = api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(3)]}).json()
+    assert len(body["messages"]) == 6  # listed as queued, like a small run's
+    assert not any(Payload.objects.values_list("raw", flat=True))  # nothing composed yet
+    drain()
+    delivered = {item.rcpt_to[0]: item.data for item in memory.outbox("bulk")}
+    for i in range(3):
+        message = Message.objects.get(notification="order_confirmed", order__external_id=str(i))
+        assert message.status == Status.SENT
+        parsed = email.message_from_bytes(delivered[f"customer{i}@example.com"], policy=email.policy.SMTP)
+        assert parsed["Message-ID"] == message.message_id
+        assert str(i) in parsed["Subject"]
+        assert bytes(message.payload.raw) == delivered[f"customer{i}@example.com"]  # stored as sent
+
+
+def test_chunks_link_history_to_mail_and_keep_backorder_lines(api, monkeypatch):
+    api.put("/products/MUG-01", {"name": "Mug", "stock_quantity": 0})
+    api.put("/orders/waiting", _backordered("waiting"))  # from before the run: told of the restock
+    monkeypatch.setattr(run, "CHUNK", 2)
+    orders = [_backordered("1"), order("2", status="processing"), _backordered("3")]
+    orders += [order(str(i), status="processing") for i in range(4, 8)]
+    body = api.post(
+        "/sync", {"orders": orders, "products": [{"sku": "MUG-01", "name": "Mug", "stock_quantity": 4}]}
+    ).json()
+    assert body["counts"]["orders"]["new"] == 7
+    restock = [m["order"] for m in body["messages"] if m["notification"] == "order_updated"]
+    assert restock == ["waiting"]  # planned against the lines as they were before the run
+    for event in OrderEvent.objects.filter(outcome__startswith="queued:").select_related("order", "message"):
+        assert event.message is not None, event.rule
+        assert event.message.order_id == event.order_id
+        assert event.message.notification == event.outcome.partition(":")[2]
+    assert sorted(BackorderLine.objects.values_list("order__external_id", "sku")) == [
+        ("1", "MUG-01"),
+        ("3", "MUG-01"),
+        ("waiting", "MUG-01"),
+    ]
+    assert Order.objects.count() == 8
+
+
+def test_a_run_can_list_a_bounded_number_of_orders(store):
+    result = ingest(orders=[order(str(i), status="processing") for i in range(5)], listed=2)
+    assert list(result.orders) == ["0", "1"]
+    assert result.counts["orders"].new == 5
+    assert len(result.messages) == 10  # every message is still listed
+    listed = sum(len(entry["changes"]) for entry in result.orders.values())
+    assert result.changes_not_listed == 3 * listed // 2  # the other three orders' changes, counted
+    summary = result.summary()
+    assert len(summary["changes"]) == listed and summary["changes_not_listed"] == result.changes_not_listed
+    assert "changes_not_listed" not in ingest(orders=[order("9")]).summary()  # all listed by default

@@ -38,12 +38,11 @@ def main() -> None:
     from django.core.management import call_command
 
     from _lanes import bench_order, store_patch
-    from shopmail.api.settings import apply_patch
     from shopmail.flows.ingest import ingest
-    from shopmail.store.models import StoreSettings
+    from shopmail.store import store_settings
 
     call_command("migrate", interactive=False, verbosity=0)
-    apply_patch(StoreSettings.load(), store_patch(2525))
+    store_settings.patch(store_patch(2525))
     for i in range(args.warm):
         ingest(orders=[bench_order(10_000 + i)], source="api")
     wall, cpu = time.perf_counter(), time.process_time()

@@ -52,6 +52,23 @@ def test_nested_parentheses_in_a_format_key_are_refused_before_building(api):
     assert TemplateVersion.objects.count() == 1
 
 
+@pytest.mark.parametrize("call", ["gettext", "_", "pgettext('ctx', "])
+def test_a_width_in_a_translated_string_is_refused_before_building(api, call):
+    """gettext's own %-formatting had no width check: _("%(x)90000000d", x=1) built 90 MB
+    before the size check refused it (found in issue 26)."""
+    prefix = call if call.endswith(", ") else call + "("
+    tracemalloc.start()
+    try:
+        response = _put(api, "{{ " + prefix + "'%(x)300000000d', x=1) }}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 422
+    assert "format width too large" in response.json()["detail"][0]["msg"]
+    assert peak < 100 * 1024 * 1024
+    assert _put(api, "{{ " + prefix + "'%(x)5d items', x=3) }}").status_code == 200  # a width is fine
+
+
 @pytest.mark.parametrize("bomb", [TITLE_LOOP, ISALPHA_LOOP], ids=["title-500K", "isalpha-500K"])
 def test_slow_templates_are_refused_on_save_and_in_preview(api, bomb):
     response = _put(api, bomb)

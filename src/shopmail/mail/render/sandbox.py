@@ -15,6 +15,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, n
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
 from shopmail.mail.render import i18n
 from shopmail.mail.render.inlining import inline_css
@@ -239,6 +240,48 @@ class _Guard(NodeTransformer):
         return nodes.Filter(node, "_sm_cap", [], [], None, None, lineno=node.lineno)
 
 
+def _translated(context: Context, text: str, variables: dict[str, Any]) -> str:
+    """Jinja's "newstyle" gettext: the translation, escaped-aware, always %-formatted with the
+    block's variables; a width in it (``_("%(x)900000000d", x=1)`` in a store's template) is
+    refused before the string is built."""
+    if "%" in text:
+        _check_format(text)
+    # the translation is ours (a catalog) or the template's own literal, never a variable's value
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
+
+
+# The translation callables of the templates ({% trans %}, _(), gettext() ...), one function
+# each rather than Jinja's wrapper around ours: a message has ~40 of these calls per part, and
+# the wrapper made each of them two sandboxed calls (issue 26).
+@pass_context
+def _gettext(context: Context, message: str, /, **variables: Any) -> str:
+    return _translated(context, i18n.gettext(context, message), variables)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return _translated(context, i18n.ngettext(context, singular, plural, num), variables)
+
+
+@pass_context
+def _pgettext(context: Context, message_context: str, message: str, /, **variables: Any) -> str:
+    variables.setdefault("context", message_context)
+    return _translated(context, i18n.pgettext(context, message_context, message), variables)
+
+
+@pass_context
+def _npgettext(
+    context: Context, message_context: str, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("context", message_context)
+    variables.setdefault("num", num)
+    return _translated(context, i18n.npgettext(context, message_context, singular, plural, num), variables)
+
+
+_I18N_CALLABLES = {"gettext": _gettext, "ngettext": _ngettext, "pgettext": _pgettext, "npgettext": _npgettext}
+
+
 class _PackagedLoader(BaseLoader):
     """Only the packaged layouts and partials (``en/layout.html``, ``macros.html``, ...)."""
 
@@ -278,9 +321,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         )
         # {% trans %} and _(): the sentences of converted templates, in the message's language
         self.policies["ext.i18n.trimmed"] = True
-        self.install_gettext_callables(  # type: ignore[attr-defined]
-            i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
-        )
+        self.newstyle_gettext = True  # type: ignore[attr-defined]
+        self.globals.update(_I18N_CALLABLES)
         for name in ("lipsum", "namespace"):
             self.globals.pop(name, None)
         self.globals["range"] = _safe_range
@@ -345,4 +387,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         budget = _BUDGET.get()
         if budget is not None:
             budget.spend(1, 0)
+        if __obj is _gettext or __obj is _pgettext or __obj is _ngettext or __obj is _npgettext:
+            # ours, and safe: called directly, with the context Jinja's Context.call would pass
+            loop_vars, block_vars = kwargs.pop("_loop_vars", None), kwargs.pop("_block_vars", None)
+            if loop_vars:
+                __context = __context.derived(loop_vars)
+            if block_vars:
+                __context = __context.derived(block_vars)
+            return _check_value(__obj(__context, *args, **kwargs))
         return _check_value(super().call(__context, __obj, *args, **kwargs))

@@ -246,7 +246,7 @@ def _translated(context: Context, text: str, variables: dict[str, Any]) -> str:
     refused before the string is built."""
     if "%" in text:
         _check_format(text)
-    # the translation is ours (a catalog) or the template's own literal, never a variable's value
+    # as Jinja's own newstyle gettext: the message id is trusted as markup (a template's literal)
     return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
 
 

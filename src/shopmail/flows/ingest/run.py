@@ -115,11 +115,7 @@ def _ingest_once(
     now = timezone.now()
     orders_in = collected["orders"]
     with transaction.atomic():
-        # the run's row first: the history rows of each chunk point to it; its summary (counts
-        # and rejections, not the list of changes) is written at the end
-        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now, summary={})
-        run.save(force_insert=True)
-        result.run_id = run.pk
+        run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
         planner = Planner(settings, run, result, now, compose=len(orders_in) <= COMPOSED_IN_RUN)
         customer_items = collected["customers"]
         upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
@@ -129,18 +125,30 @@ def _ingest_once(
         lines: Backorders = {}
         for chunk in chunks(orders_in, CHUNK):  # a chunk's orders are let go once written
             touched, created = apply_orders(chunk, planner, silent)
-            write(planner)
             lines.update(backorders(touched, created))
             for item in chunk:
                 item.data = None
+            if len(planner.events) >= CHUNK:
+                if run.pk is None:  # the history rows point to it; its summary follows at the end
+                    run.save(force_insert=True)
+                write(planner)
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched = apply_restocks(restocked, planner, silent)
-        write(planner)
         for pk, (_, skus) in backorders(touched).items():
             lines[pk] = (lines[pk][0] if pk in lines else False, skus)
+        # the run's row keeps counts and rejections only (not the whole summary's list of changes)
+        run.summary = {
+            "counts": result.counts_json(),
+            "rejected": result.rejected,
+            "messages": planner.queued + len(planner.drafts),  # one message per draft (outbox.queue)
+        }
+        if run.pk is None:  # a run of one chunk: one INSERT, with its summary
+            run.save(force_insert=True)
+        else:
+            SyncRun.objects.filter(pk=run.pk).update(summary=run.summary)
+        result.run_id = run.pk
+        write(planner)
         sync_backorder_lines(lines)
-        summary = {"counts": result.counts_json(), "rejected": result.rejected, "messages": planner.queued}
-        SyncRun.objects.filter(pk=run.pk).update(summary=summary)
         if dry_run:
             transaction.set_rollback(True)
             for message in result.messages:

@@ -10,17 +10,60 @@ process-wide lock, so the process's writers queue on a lock that hands over at o
 one of them at a time meets other processes in SQLite's busy handler. The lock is released on
 commit, rollback or close. If it cannot be had within the database timeout (a connection left
 inside a transaction), the transaction goes ahead on SQLite's own locking, as without it.
+
+The lock is handed over in arrival order. A plain ``threading.Lock`` is not fair: with eight
+request threads ingesting orders, the in-process worker could wait seconds for its turn to
+claim mail or record what it sent, which was the tail of the order e-mails' latency (issue 26).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.sqlite3 import base
 
-_WRITER = threading.Lock()
+
+class FairLock:
+    """A lock that goes to its waiters in the order they came (FIFO), handed over directly."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # released to us by ``release``
+        with self._mutex:
+            if turn in self._waiters:  # gave up while still waiting
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over between the timeout and here: ours now
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._held:
+                raise RuntimeError("release of an unheld FairLock")
+            if self._waiters:
+                self._waiters.popleft().release()  # the next in line holds it from now
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        return self._held
+
+
+_WRITER = FairLock()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]

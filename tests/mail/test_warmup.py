@@ -32,3 +32,15 @@ def test_a_store_template_that_does_not_render_is_logged_and_the_rest_is_warmed(
     with caplog.at_level(logging.WARNING, logger="shopmail.warmup"):
         warmup.warm()
     assert any("order_confirmed/en" in record.getMessage() for record in caplog.records)
+
+
+def test_settle_keeps_start_up_objects_out_of_the_collectors_full_runs():
+    import gc
+
+    try:
+        warmup.settle()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # Django, shopmail, compiled templates: all of start-up
+        assert gc.isenabled()  # later garbage is still collected as usual
+    finally:
+        gc.unfreeze()  # the test process goes on as before

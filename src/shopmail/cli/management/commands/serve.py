@@ -70,6 +70,7 @@ class Command(BaseCommand):
         from shopmail.wsgi import application  # after collectstatic: WhiteNoise indexes STATIC_ROOT at start
 
         warmup.warm()  # templates compiled before the first order, not by it
+        warmup.settle()  # and start-up's objects kept out of the garbage collector's full runs
 
         stop = threading.Event()
         worker_thread = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from shopmail.mail import warmup
 from shopmail.mail.worker import Worker, log
 
 
@@ -60,6 +61,9 @@ class Command(BaseCommand):
 
         _on_stop_signal(stop_all)
         team.start()
+        if not options["once"]:  # a long-lived worker: ready before its first batch
+            warmup.warm()  # a large sync's e-mails are composed here (ADR 0011)
+            warmup.settle()
         try:
             worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
             asyncio.run(worker.run(once=options["once"]))

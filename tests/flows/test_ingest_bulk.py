@@ -90,3 +90,18 @@ def test_a_run_can_list_a_bounded_number_of_orders(store):
     summary = result.summary()
     assert len(summary["changes"]) == listed and summary["changes_not_listed"] == result.changes_not_listed
     assert "changes_not_listed" not in ingest(orders=[order("9")]).summary()  # all listed by default
+
+
+@pytest.mark.parametrize("scan_from", [2, 1_000_000], ids=["stored-hashes-read-at-once", "looked-up"])
+def test_unchanged_orders_are_recognised_however_stored_hashes_are_read(store, monkeypatch, scan_from):
+    from shopmail.flows.ingest import collect
+
+    monkeypatch.setattr(collect, "_SCAN_FROM", scan_from)
+    orders = [order(str(i), status="processing") for i in range(5)]
+    ingest(orders=orders[:4])
+    ingest(orders=[order("99", status="processing")])  # a stored order the last run does not carry
+    changed = dict(orders[1], status="completed", updated_at="2026-11-20T12:00:00+00:00")
+    result = ingest(orders=[orders[0], changed, *orders[2:]])
+    counts = result.counts["orders"]
+    assert (counts.unchanged, counts.changed, counts.new) == (3, 1, 1)
+    assert [m["order"] for m in result.messages if m["notification"] == "order_confirmed"] == ["4"]

@@ -61,3 +61,16 @@ def test_empty_and_wrong_shapes():
     ):
         with pytest.raises(SyncFileError, match=message):
             parse(data)
+
+
+def test_an_order_line_is_known_by_its_leading_kind_and_a_nested_kind_is_not_taken_for_it():
+    lines = [
+        b'{"kind":"order","id":"1"}',
+        b'{"kind":"order","id":"2","note":{"kind":"product"}}',  # two "kind" keys: read properly
+        b'{"id":"3","kind":"customer","email":"a@example.com"}',
+        b'{"kind":"orders","id":"4"}',  # not a kind
+    ]
+    with pytest.raises(SyncFileError, match="line 4"):
+        parse(b"\n".join(lines))
+    doc = parse(b"\n".join(lines[:3]))
+    assert [line.number for line in doc.orders] == [1, 2] and [c.number for c in doc.customers] == [3]

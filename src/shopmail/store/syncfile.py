@@ -62,7 +62,12 @@ def _from_object(body: Any) -> SyncDocument:
 _KIND = re.compile(rb'"kind"\s*:\s*"([a-z]+)"')
 
 
+_ORDER_FIRST = b'{"kind":"order",'  # how most exporters (and json.dumps without spaces) begin a line
+
+
 def _kind_of(number: int, line: bytes) -> str:
+    if line.startswith(_ORDER_FIRST) and line.find(b'"kind"', len(_ORDER_FIRST)) == -1:
+        return "order"  # the common case, without the pattern below
     at = line.find(b'"kind"')
     if at > 0 and line[at - 1] != 0x5C and line.find(b'"kind"', at + 6) == -1 and line.startswith(b"{"):
         found = _KIND.match(line, at)

@@ -46,9 +46,15 @@ def collect(
     valid: list[Item] = []
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
+    stored = _all_order_hashes(raws) if kind == "orders" else None
     for chunk in chunks(enumerate(raws), CHUNK):
         hashed = [_hash_of(raw) for _, raw in chunk]
-        known = _known_order_hashes([digest for digest, _ in hashed]) if kind == "orders" else set()
+        if kind != "orders":
+            known: set[str] = set()
+        elif stored is not None:
+            known = stored
+        else:
+            known = _known_order_hashes([digest for digest, _ in hashed])
         for (index, raw), (digest, maybe_nul) in zip(chunk, hashed, strict=True):
             counts.seen += 1
             if digest in known:
@@ -121,6 +127,26 @@ def _parse(kind: str, index: int, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
     if isinstance(obj, dict):
         obj.pop("kind", None)
     return obj, []
+
+
+# A run of at least this many orders, against a table of at most ``_SCAN_RATIO`` times as many,
+# reads every stored hash in one pass over their index instead of looking each one up: a full
+# re-sync of 100,000 orders spent 0.3 s in 51 lookups of 2,000 (issue 26).
+_SCAN_FROM = 20_000
+_SCAN_RATIO = 4
+
+
+def _all_order_hashes(raws: Iterable[Any]) -> set[str] | None:
+    """Every stored order's hash, when reading them all is cheaper than looking them up."""
+    if not isinstance(raws, Sequence) or len(raws) < _SCAN_FROM:
+        return None
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        if cursor.fetchone()[0] > _SCAN_RATIO * len(raws):
+            return None
+        cursor.execute(f"SELECT snapshot_hash FROM {table}")
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _known_order_hashes(hashes: list[str]) -> set[str]:

@@ -134,3 +134,17 @@ def test_fast_create_refuses_an_unsaved_related_object_as_bulk_create_does():
     with pytest.raises(ValueError, match="unsaved Customer"):
         fast_create([order])
     assert Order.objects.count() == 0
+
+
+def test_values_in_reads_the_columns_of_rows_whose_key_is_listed_in_chunks_with_equal_filters():
+    from shopmail.db import values_in
+    from shopmail.store.models import Product
+
+    Product.objects.bulk_create(
+        [Product(sku=f"S{i}", name=f"P{i}", stock_quantity=i % 3) for i in range(2500)]
+    )
+    rows = values_in(Product, ["sku", "name"], "sku", [f"S{i}" for i in range(2500)] + ["nope", "S1"])
+    assert len(rows) == 2500 and ("S2499", "P2499") in rows  # two chunks of keys, a repeated key once
+    low = values_in(Product, ["sku"], "sku", ["S0", "S1", "S2", "S3"], stock_quantity=1)
+    assert sorted(low) == [("S1",)]
+    assert values_in(Product, ["sku"], "sku", []) == []

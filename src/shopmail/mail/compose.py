@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from shopmail import db
 from shopmail.domain import mime
 from shopmail.mail import links, rendering, signing, templates
 from shopmail.mail.models import Message, Payload
@@ -73,11 +74,8 @@ def _order_skus(order: Any) -> set[str]:
 
 
 def _lookup_instructions(skus: set[str]) -> dict[str, str]:
-    return dict(
-        Product.objects.filter(sku__in=skus)
-        .exclude(download_instructions="")
-        .values_list("sku", "download_instructions")
-    )
+    rows = db.values_in(Product, ["sku", "download_instructions"], "sku", sorted(skus))
+    return {sku: text for sku, text in rows if text}
 
 
 def prefetch(payloads: Sequence[Payload], sources: Sources) -> None:

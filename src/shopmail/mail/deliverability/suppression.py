@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from shopmail import db
 from shopmail.domain import mime
 from shopmail.mail.deliverability.models import Reason, Scope, Suppression
 from shopmail.store import feed
@@ -45,10 +46,8 @@ def remove(email: str) -> bool:
 
 def suppressed_for_all(emails: Iterable[str]) -> set[str]:
     """Which of ``emails`` get no mail at all (a hard bounce or a manual suppression)."""
-    wanted = {normalize(email) for email in emails}
-    if not wanted:
-        return set()
-    return set(Suppression.objects.filter(email__in=wanted, scope=Scope.ALL).values_list("email", flat=True))
+    wanted = sorted({normalize(email) for email in emails})
+    return {row[0] for row in db.values_in(Suppression, ["email"], "email", wanted, scope=str(Scope.ALL))}
 
 
 def suppressed_queryset() -> Any:

@@ -150,6 +150,11 @@ def _converter(field: Any) -> Any:
     return django
 
 
+def converter(model: type[Model], name: str) -> Callable[[Any], Any]:
+    """How values of ``model.name`` become what the driver takes (for ``insert_rows``)."""
+    return _converter(model._meta.get_field(name))  # type: ignore[no-any-return]
+
+
 def fast_create(objs: Sequence[M]) -> None:
     """``bulk_create`` for many new rows of one model, with their primary keys set, at a fraction
     of its cost: Django compiles every value of every row through its SQL compiler (half of a

@@ -15,16 +15,16 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from shopmail.db import fast_create, fast_update
+from shopmail.db import fast_create, fast_update, insert_rows
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT
-from shopmail.flows.ingest.plan import Planner, detect
+from shopmail.flows.ingest.plan import EVENT_FIELDS, Planner, detect
 from shopmail.flows.ingest.result import CHUNK, Item
 from shopmail.flows.ingest.upsert import fetch, upsert_customers
 from shopmail.mail import outbox
 from shopmail.mail.models import Message
-from shopmail.store.models import BackorderLine, Order
+from shopmail.store.models import BackorderLine, Order, OrderEvent
 
 _ORDER_COLUMNS = ["number", "customer", "status", "created_at", "updated_at", "snapshot", "snapshot_hash"]
 
@@ -124,10 +124,11 @@ def write(planner: Planner) -> None:
         summary = outbox.summary(message)
         planner.result.messages.append({"order": draft.order.external_id, **summary})
         planner.result.order_result(draft.order.external_id)["messages"].append(summary)
-    for event, notification in planner.events:
-        if notification:
-            event.message = by_order_notification.get((event.order.pk, notification))
-    fast_create([event for event, _ in planner.events])
+    rows = []
+    for order, values, notification in planner.events:
+        linked = by_order_notification.get((order.pk, notification)) if notification else None
+        rows.append((order.pk, planner.run.pk, linked.pk if linked is not None else None, *values))
+    insert_rows(OrderEvent, ["order", "run", "message", *EVENT_FIELDS], rows)
     planner.queued += len(planner.drafts)
     planner.drafts, planner.events = [], []
 

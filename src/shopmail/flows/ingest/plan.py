@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shopmail import db
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import STAFF, Decision, NotifyState, decide
@@ -24,6 +25,19 @@ from shopmail.mail.models import Priority
 from shopmail.mail.render.formatting import _language, _money
 from shopmail.store.models import Order, OrderEvent, StoreSettings, SyncRun
 
+# the columns of a history row the plan fills (``order``, ``run`` and ``message`` are added when written)
+EVENT_FIELDS = (
+    "at",
+    "rule",
+    "before",
+    "after",
+    "line",
+    "shipment",
+    "description",
+    "outcome",
+    "before_meaning",
+    "after_meaning",
+)
 CLOCK_SKEW = dt.timedelta(minutes=5)  # an updated_at further ahead is taken as the arrival time
 OWN_SHIPMENT = "shopmail"  # a shipment's ``created_in`` when staff or a drop-shipper entered it
 
@@ -98,7 +112,12 @@ class Planner:
         self.run = run
         self.result = result
         self.now = now
-        self.events: list[tuple[OrderEvent, str | None]] = []
+        # history rows as planned: the order, the values of EVENT_FIELDS, the notification queued
+        # (``apply.write`` links the message and inserts them as plain rows: a first import makes
+        # 100,000 of them, and a model instance each cost more than its row)
+        self.events: list[tuple[Order, tuple[Any, ...], str | None]] = []
+        self._at = db.db_value(OrderEvent, "at", now)
+        self._json = db.converter(OrderEvent, "before")
         self.drafts: list[outbox.Draft] = []
 
     def plan(self, order: Order, found: Sequence[Change], *, is_new: bool, suppress: str | None) -> None:
@@ -121,21 +140,19 @@ class Planner:
         entry = self.result.listed_result(order.external_id)
         for change, outcome in decision.outcomes:
             notification = outcome.partition(":")[2] if outcome.startswith("queued:") else None
-            event = OrderEvent(
-                order=order,
-                run=self.run,
-                at=self.now,
-                rule=change.rule,
-                before=change.before,
-                after=change.after,
-                line=change.line or "",
-                shipment=change.shipment or "",
-                description=change.description,
-                outcome=outcome,
-                before_meaning=change.before_meaning or "",
-                after_meaning=change.after_meaning or "",
+            values = (
+                self._at,
+                change.rule,
+                self._json(change.before),
+                self._json(change.after),
+                change.line or "",
+                change.shipment or "",
+                change.description,
+                outcome,
+                change.before_meaning or "",
+                change.after_meaning or "",
             )
-            self.events.append((event, notification))
+            self.events.append((order, values, notification))
             if entry is not None:
                 entry["changes"].append({**change.as_dict(), "outcome": outcome})
             else:

@@ -18,15 +18,6 @@ from shopmail.store.models import BackorderLine, Order, OrderEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def memory_store(store):
-    memory.clear()
-    store.transport = {"kind": "memory", "outbox": "bulk"}
-    store.save()
-    yield store
-    memory.clear()
-
-
 def _backordered(order_id: str) -> dict:
     snapshot = order(order_id, status="processing")
     snapshot["lines"][0]["backordered"] = True
@@ -46,7 +37,7 @@ def test_a_large_run_leaves_its_mail_for_the_worker_to_compose(api, memory_store
     assert len(body["messages"]) == 6  # listed as queued, like a small run's
     assert not any(Payload.objects.values_list("raw", flat=True))  # nothing composed yet
     drain()
-    delivered = {item.rcpt_to[0]: item.data for item in memory.outbox("bulk")}
+    delivered = {item.rcpt_to[0]: item.data for item in memory.outbox("worker")}
     for i in range(3):
         message = Message.objects.get(notification="order_confirmed", order__external_id=str(i))
         assert message.status == Status.SENT

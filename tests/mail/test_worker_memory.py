@@ -20,15 +20,6 @@ from shopmail.mail.worker import drain
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def memory_store(store):
-    memory.clear()
-    store.transport = {"kind": "memory", "outbox": "worker"}
-    store.save()
-    yield store
-    memory.clear()
-
-
 def test_the_worker_hands_over_the_stored_bytes_once(api, memory_store):
     api.put("/orders/1", order("1", status="processing"))
     drain()

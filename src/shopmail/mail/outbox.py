@@ -67,7 +67,7 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool = T
     """Insert the drafts (in the caller's transaction); returns one message per draft, in order.
     With an update digest (SPEC 4), order updates join a waiting one (``mail/digest.py``).
 
-    ``compose=False`` leaves order mail for the worker to compose (ADR 0010: a bulk run does not
+    ``compose=False`` leaves order mail for the worker to compose (ADR 0011: a bulk run does not
     render a thousand e-mails while it holds the database's write lock)."""
     insert = functools.partial(_insert, compose=compose)
     if drafts and settings.update_digest_minutes:

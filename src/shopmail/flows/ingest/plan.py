@@ -105,7 +105,7 @@ class Planner:
         self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime, compose: bool = True
     ):
         self.settings = settings
-        self.compose = compose  # order e-mails composed in the run's transaction (ADR 0010)
+        self.compose = compose  # order e-mails composed in the run's transaction (ADR 0011)
         self.queued = 0  # e-mails written so far (``apply.write``)
         self.switches = settings.switches()
         self.meaning = settings.meaning()

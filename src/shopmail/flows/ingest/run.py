@@ -35,7 +35,7 @@ from shopmail.store.models import StoreSettings, SyncRun
 log = logging.getLogger("shopmail.flows.ingest")
 
 # A run of more orders than this (a sync file, an upload, a pull) leaves its e-mails for the
-# worker to compose, outside the transaction that holds the database's write lock (ADR 0010).
+# worker to compose, outside the transaction that holds the database's write lock (ADR 0011).
 COMPOSED_IN_RUN = 100
 
 

@@ -46,7 +46,7 @@ def put_order(request: HttpRequest, order_id: str) -> HttpResponse:
     body = _with_path_key(json_body(request), "id", order_id)
     with _errors_of_one():
         result = ingest.ingest(orders=[body], source="api")
-    entry = result.orders.get(order_id) or {"order": order_id, "stale": False, "changes": [], "messages": []}
+    entry = result.orders.get(order_id) or ingest.empty_entry(order_id)
     return json_response(entry)
 
 

@@ -9,7 +9,7 @@ names other layers use are re-exported here.
 from shopmail.core.errors import Rejected
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.plan import CLOCK_SKEW, OWN_SHIPMENT, keep_own_shipments
-from shopmail.flows.ingest.result import KINDS, LISTED, Counts, Item, Progress, RunResult
+from shopmail.flows.ingest.result import KINDS, LISTED, Counts, Item, Progress, RunResult, empty_entry
 from shopmail.flows.ingest.run import ingest
 from shopmail.flows.ingest.upsert import upsert_customers
 
@@ -24,6 +24,7 @@ __all__ = [
     "Rejected",
     "RunResult",
     "content_hash",
+    "empty_entry",
     "ingest",
     "keep_own_shipments",
     "upsert_customers",

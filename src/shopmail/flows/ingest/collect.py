@@ -16,6 +16,7 @@ import orjson
 from django.db import connection
 from pydantic import BaseModel, ValidationError
 
+from shopmail import db
 from shopmail.core.errors import pydantic_errors
 from shopmail.domain.snapshot import CustomerIn, OrderIn, ProductIn, ident
 from shopmail.flows.ingest.result import CHUNK, Item, Progress, RunResult, chunks
@@ -49,11 +50,8 @@ def collect(
     stored = _all_order_hashes(raws) if kind == "orders" else None
     for chunk in chunks(enumerate(raws), CHUNK):
         hashed = [_hash_of(raw) for _, raw in chunk]
-        if kind != "orders":
-            known: set[str] = set()
-        elif stored is not None:
-            known = stored
-        else:
+        known = stored if stored is not None else set()
+        if kind == "orders" and stored is None:
             known = _known_order_hashes([digest for digest, _ in hashed])
         for (index, raw), (digest, maybe_nul) in zip(chunk, hashed, strict=True):
             counts.seen += 1
@@ -140,19 +138,13 @@ def _all_order_hashes(raws: Iterable[Any]) -> set[str] | None:
     """Every stored order's hash, when reading them all is cheaper than looking them up."""
     if not isinstance(raws, Sequence) or len(raws) < _SCAN_FROM:
         return None
-    table = connection.ops.quote_name(Order._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+    with connection.cursor() as cursor:  # identifiers from the model's metadata only
+        cursor.execute(f"SELECT COUNT(*) FROM {db.table(Order)}")
         if cursor.fetchone()[0] > _SCAN_RATIO * len(raws):
             return None
-        cursor.execute(f"SELECT snapshot_hash FROM {table}")
+        cursor.execute(f"SELECT {db.column(Order, 'snapshot_hash')} FROM {db.table(Order)}")
         return {row[0] for row in cursor.fetchall()}
 
 
 def _known_order_hashes(hashes: list[str]) -> set[str]:
-    table = connection.ops.quote_name(Order._meta.db_table)
-    marks = ", ".join(["%s"] * len(hashes))
-    sql = f"SELECT snapshot_hash FROM {table} WHERE snapshot_hash IN ({marks})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, hashes)
-        return {row[0] for row in cursor.fetchall()}
+    return {digest for (digest,) in db.values_in(Order, ["snapshot_hash"], "snapshot_hash", hashes)}

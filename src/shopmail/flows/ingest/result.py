@@ -39,6 +39,11 @@ class Counts:
     rejected: int = 0
 
 
+def empty_entry(key: str) -> dict[str, Any]:
+    """An order's entry in a run's result before anything is known of it."""
+    return {"order": key, "stale": False, "changes": [], "messages": []}
+
+
 @dataclass
 class RunResult:
     counts: dict[str, Counts] = field(default_factory=lambda: {kind: Counts() for kind in KINDS})
@@ -52,12 +57,12 @@ class RunResult:
 
     def order_result(self, key: str) -> dict[str, Any]:
         """The order's entry; for an order beyond ``listed`` a scratch entry that is not kept."""
-        return self.listed_result(key) or {"order": key, "stale": False, "changes": [], "messages": []}
+        return self.listed_result(key) or empty_entry(key)
 
     def listed_result(self, key: str) -> dict[str, Any] | None:
         entry = self.orders.get(key)
         if entry is None and (self.listed is None or len(self.orders) < self.listed):
-            entry = self.orders[key] = {"order": key, "stale": False, "changes": [], "messages": []}
+            entry = self.orders[key] = empty_entry(key)
         return entry
 
     def counts_json(self) -> dict[str, dict[str, int]]:

@@ -9,9 +9,10 @@ Two servers run side by side on the same data dir / database, both waitress with
 * I0, the floor: a Django view under shopmail's settings and middleware that parses the same JSON
   (orjson, as the API does) and inserts one row per request in its own transaction;
 * I1: ``PUT /api/v1/orders/{id}`` of new orders (order confirmation + staff notice: two e-mails
-  composed and queued each), I2: the same bodies again (unchanged replays), I3: one change each
-  (status -> completed, updated_at later), all through ``shopmail serve --no-worker`` (the worker
-  would share the CPU being measured; it is off, so queued mail stays queued).
+  queued each; the worker composes them, ADR 0012), I2: the same bodies again (unchanged
+  replays), I3: one change each (status -> completed, updated_at later), all through
+  ``shopmail serve --no-worker`` (the worker would share the CPU being measured; it is off, so
+  queued mail stays queued).
 
 Each lane runs with every client count of ``--clients``; lanes are interleaved within a round.
 Printed per lane: orders/s (wall), the serving process's CPU ms per order (/proc/<pid>/stat, all

@@ -3,9 +3,9 @@
     PYTHONPATH=<src> .venv/bin/python bench/ingest_cpu.py [--orders 100] [--warm 30]
 
 ``flows.ingest.ingest(orders=[one new order])`` as ``PUT /api/v1/orders/{id}`` calls it (SQLite in
-a temporary data dir, the store settings of ``bench/ingest.py``, both e-mails composed), repeated
-``--orders`` times after ``--warm`` warm-up runs; prints CPU ms per order (``time.process_time``)
-and wall ms. A change of 5 % does not show in single ``bench/ingest.py`` lanes on a shared
+a temporary data dir, the store settings of ``bench/ingest.py``, both e-mails queued: the worker
+composes them, ADR 0012), repeated ``--orders`` times after ``--warm`` warm-up runs; prints CPU
+ms per order (``time.process_time``) and wall ms. A change of 5 % does not show in single ``bench/ingest.py`` lanes on a shared
 machine; run this for the code before and after (``PYTHONPATH``) several times, alternating, and
 compare the pairs (docs/benchmarks.md, "Round two").
 """

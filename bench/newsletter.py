@@ -495,7 +495,9 @@ def main() -> None:
     parser.add_argument(
         "--queue-only", action="store_true", help="only freeze and queue (no workers, no sink), --runs times"
     )
-    parser.add_argument("--baseline-src", default="", help="with --queue-only: also time this src tree, in turns")
+    parser.add_argument(
+        "--baseline-src", default="", help="with --queue-only: also time this src tree, in turns"
+    )
     parser.add_argument("--runs", type=int, default=3, help="with --queue-only: rounds (default 3)")
     parser.add_argument(
         "--with-source",

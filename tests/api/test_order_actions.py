@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from factories import order
+from fixtures.delivery import composed
 from shopmail.mail.models import Message
 from shopmail.store.models import FeedEvent, Order, OrderEvent, SyncRun
 
@@ -84,7 +85,7 @@ def test_cancel_tells_the_reason_and_then_nothing_more_can_be_done(api, placed):
     response = api.post("/orders/500/actions", {"action": "cancel", "reason": "The mug is no longer made."})
     assert response.status_code == 200, response.content
     [mail] = _customer_mails("order_cancelled")
-    assert "The mug is no longer made." in mail.payload.text
+    assert "The mug is no longer made." in composed(mail).text
     for body in (
         {"action": "confirm"},
         {"action": "cancel"},
@@ -116,7 +117,7 @@ def test_partial_then_final_shipment(api, placed):
     assert first.status_code == 200, first.content
     assert [m["notification"] for m in first.json()["messages"]] == ["order_partially_shipped"]
     [partial] = _customer_mails("order_partially_shipped")
-    assert "PN123" in partial.payload.text
+    assert "PN123" in composed(partial).text
     created = FeedEvent.objects.get(type="shipment.created").data
     assert created["shipment"]["drop_shipper"] == "Mugs Ltd"
     assert created["shipment"]["lines"] == [{"line_id": "1", "quantity": 2}, {"line_id": "2", "quantity": 1}]

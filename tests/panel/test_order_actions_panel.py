@@ -7,6 +7,7 @@ import pytest
 from panel_support import STAFF_EMAIL
 
 from factories import order
+from fixtures.delivery import composed
 from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
 from shopmail.store.models import Order
@@ -36,7 +37,7 @@ def test_cancel_with_a_reason_previews_then_sends(staff, pending):
     pending.refresh_from_db()
     assert pending.status == "cancelled"
     mail = Message.objects.get(notification="order_cancelled", to_email="customer700@example.com")
-    assert "We could not reach you by phone." in mail.payload.text
+    assert "We could not reach you by phone." in composed(mail).text
     page = done.content.decode()
     assert f"by {STAFF_EMAIL} (panel)" in page
     assert "nothing more can be done" in page

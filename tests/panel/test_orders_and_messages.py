@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from factories import evolve, order
+from fixtures.delivery import composed
 from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message, Status
 from shopmail.mail.worker import drain
@@ -118,12 +119,18 @@ def test_retry_and_cancel(staff, placed):
     assert "only a failed, held, deferred or cancelled message can be retried" in page
 
 
-def test_queued_message_shows_the_mail_composed_when_it_was_queued(staff, placed):
+def test_queued_message_shows_what_would_be_sent_then_what_the_worker_composed(staff, placed):
     message = Message.objects.get(notification="order_confirmed")
+    assert not message.payload.raw  # the worker composes order mail (ADR 0012)
     page = staff.get(f"/admin/messages/{message.pk}/").content.decode()
-    assert "Not composed yet" not in page and '<iframe class="mail"' in page and "sandbox " in page
-    assert "10023" in message.payload.subject and message.payload.raw
-    assert "Not attempted yet" in page and ">Cancel</button>" in page
+    assert "Not composed yet" in page and '<iframe class="mail"' in page and "sandbox " in page
+    assert "10023" in page and "Not attempted yet" in page and ">Cancel</button>" in page
+    header = '<th scope="row" class="nowrap">Message-ID</th>'
+    assert header not in page  # no headers before there are bytes
+    assert "10023" in composed(message).subject
+    page = staff.get(f"/admin/messages/{message.pk}/").content.decode()
+    assert "Not composed yet" not in page and '<iframe class="mail"' in page and "10023" in page
+    assert header in page and "bytes as sent" in page
 
 
 @pytest.mark.django_db(transaction=True)

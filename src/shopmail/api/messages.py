@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -11,8 +9,7 @@ from ninja import Query, Router, Schema
 
 from shopmail.api.base import json_body, json_response, object_body
 from shopmail.core.errors import Rejected
-from shopmail.core.redact import redact_link_tokens
-from shopmail.mail import actions
+from shopmail.mail import actions, shown
 from shopmail.mail.models import Message, Status
 from shopmail.store.models import Order
 
@@ -42,10 +39,8 @@ def message_summary(m: Message) -> dict[str, Any]:
 
 def message_detail(m: Message) -> dict[str, Any]:
     payload = m.payload
-    headers: list[list[str]] = []
-    if payload.raw:
-        parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
-        headers = [[name, redact_link_tokens(str(value))] for name, value in parsed.items()]
+    # what was sent; before the worker composes it, what would be sent now (``composed`` false)
+    content = shown.content(m, payload)
     attempts = [
         {"at": _iso(a.at), "outcome": a.outcome, "code": a.code, "reply": a.reply, "worker": a.worker}
         for a in m.attempt_log.all()
@@ -54,11 +49,12 @@ def message_detail(m: Message) -> dict[str, Any]:
         **message_summary(m),
         # one-time links (reset, invitation) are shown without their token; the stored bytes the
         # worker sends keep it (issue 19: an API key alone gave a working reset link)
-        "subject": redact_link_tokens(payload.subject),
-        "text": redact_link_tokens(payload.text),
-        "html": redact_link_tokens(payload.html),
-        "headers": headers,
-        "template_version": payload.template_version or None,
+        "composed": content["composed"],
+        "subject": content.get("subject", ""),
+        "text": content.get("text", ""),
+        "html": content.get("html", ""),
+        "headers": [list(pair) for pair in content["headers"]],
+        "template_version": content.get("version") or None,
         "language": payload.language,
         "attempt_log": attempts,
         "smtp_reply": attempts[-1]["reply"] if attempts else None,

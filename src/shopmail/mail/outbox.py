@@ -67,8 +67,8 @@ def queue(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool = T
     """Insert the drafts (in the caller's transaction); returns one message per draft, in order.
     With an update digest (SPEC 4), order updates join a waiting one (``mail/digest.py``).
 
-    ``compose=False`` leaves order mail for the worker to compose (ADR 0011: a bulk run does not
-    render a thousand e-mails while it holds the database's write lock)."""
+    ``compose=False`` leaves order mail for the worker to compose: ingest runs do (ADR 0012: an
+    order PUT does not render two e-mails while it holds the database's write lock)."""
     insert = functools.partial(_insert, compose=compose)
     if drafts and settings.update_digest_minutes:
         from shopmail.mail import digest  # digest calls back into this module
@@ -122,7 +122,9 @@ def _insert(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool =
 
 
 def compose_now(messages: Sequence[Message], payloads: Sequence[Payload], settings: StoreSettings) -> int:
-    """Render and build the messages' bytes in the queueing transaction (DESIGN "The flow").
+    """Render and build the messages' bytes in the queueing transaction (DESIGN "The flow"):
+    mail that staff or a customer caused by hand (a resend, account and support mail). Ingest
+    runs leave their order mail to the worker instead (ADR 0012).
 
     The worker then only sends stored bytes. A message that cannot be composed is queued
     as it is: the worker tries again and holds it with the reason, so a broken template never

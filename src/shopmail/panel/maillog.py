@@ -4,9 +4,6 @@ text, headers, attempts with the server's replies); retry, cancel and resend."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -15,13 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shopmail.core.redact import redact_link_tokens
-from shopmail.mail import actions, compose
+from shopmail.mail import actions, shown
 from shopmail.mail.models import Message, Payload, Status
 from shopmail.panel.access import staff_required
 from shopmail.panel.forms import CustomMessageForm, MessageFilterForm
 from shopmail.panel.orders import paginate
-from shopmail.store.models import StoreSettings
 
 RETRYABLE = (Status.FAILED, Status.HELD, Status.DEFERRED, Status.CANCELLED)
 CANCELLABLE = (Status.QUEUED, Status.DEFERRED, Status.HELD)
@@ -52,44 +47,6 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/messages.html", {"form": form, "page": paginate(request, query)})
 
 
-def _raw_content(message: Message, payload: Payload) -> dict[str, Any]:
-    """What was sent; for a message not composed yet, what would be sent now."""
-    if payload.raw:
-        parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
-        return {
-            "composed": True,
-            "subject": payload.subject,
-            "text": payload.text,
-            "html": payload.html,
-            "headers": [(name, str(value)) for name, value in parsed.items()],
-            "size": len(bytes(payload.raw)),
-        }
-    try:
-        settings = StoreSettings.load()
-        compose.complete([(message, payload)], settings)  # a newsletter's personal parts
-        rendered, version = compose.render_message(message, payload, settings)
-    except Exception as exc:  # a held message: show why instead of the mail
-        return {"composed": False, "error": f"{type(exc).__name__}: {exc}", "headers": []}
-    return {
-        "composed": False,
-        "subject": rendered.subject,
-        "text": rendered.text,
-        "html": rendered.html,
-        "headers": [],
-        "version": version,
-    }
-
-
-def _content(message: Message, payload: Payload) -> dict[str, Any]:
-    """What was (or would be) sent, with one-time link tokens redacted (the stored bytes keep them)."""
-    content = _raw_content(message, payload)
-    for name in ("subject", "text", "html"):
-        if isinstance(content.get(name), str):
-            content[name] = redact_link_tokens(content[name])
-    content["headers"] = [(name, redact_link_tokens(value)) for name, value in content.get("headers", [])]
-    return content
-
-
 @staff_required
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(Message.objects.select_related("order", "resend_of"), pk=pk)
@@ -100,7 +57,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "message": message,
             "payload": payload,
-            "content": _content(message, payload),
+            "content": shown.content(message, payload),
             "attempts": list(message.attempt_log.all()),
             "copies": list(Message.objects.filter(resend_of=message).order_by("created_at")),
             "custom_message": (payload.context or {}).get("custom_message") or "",

@@ -116,7 +116,8 @@ def apply_restocks(restocked: dict[str, str], planner: Planner, silent: bool) ->
 def write(planner: Planner) -> None:
     """Queue the e-mails planned so far and store the history rows linked to them; the planner
     then starts afresh (a large run is written chunk by chunk, in its one transaction)."""
-    messages = outbox.queue(planner.drafts, planner.settings, compose=planner.compose)
+    # the worker composes them, outside this transaction (ADR 0012)
+    messages = outbox.queue(planner.drafts, planner.settings, compose=False)
     by_order_notification: dict[tuple[int, str], Message] = {}
     for message, draft in zip(messages, planner.drafts, strict=True):
         assert draft.order is not None

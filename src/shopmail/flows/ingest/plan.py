@@ -101,11 +101,8 @@ def keep_own_shipments(stored: Mapping[str, Any], data: dict[str, Any]) -> dict[
 class Planner:
     """Turns decisions into history rows and outbox drafts for one run."""
 
-    def __init__(
-        self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime, compose: bool = True
-    ):
+    def __init__(self, settings: StoreSettings, run: SyncRun, result: RunResult, now: dt.datetime):
         self.settings = settings
-        self.compose = compose  # order e-mails composed in the run's transaction (ADR 0011)
         self.queued = 0  # e-mails written so far (``apply.write``)
         self.switches = settings.switches()
         self.meaning = settings.meaning()

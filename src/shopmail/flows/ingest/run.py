@@ -34,11 +34,6 @@ from shopmail.store.models import StoreSettings, SyncRun
 
 log = logging.getLogger("shopmail.flows.ingest")
 
-# A run of more orders than this (a sync file, an upload, a pull) leaves its e-mails for the
-# worker to compose, outside the transaction that holds the database's write lock (ADR 0011).
-COMPOSED_IN_RUN = 100
-
-
 def ingest(
     *,
     orders: Iterable[Any] = (),
@@ -116,7 +111,7 @@ def _ingest_once(
     orders_in = collected["orders"]
     with transaction.atomic():
         run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
-        planner = Planner(settings, run, result, now, compose=len(orders_in) <= COMPOSED_IN_RUN)
+        planner = Planner(settings, run, result, now)
         customer_items = collected["customers"]
         upsert_customers((item.data for item in customer_items if item.data), result.counts["customers"])
         customer_counts = result.counts["customers"]

@@ -73,8 +73,8 @@ class MessageFilters(Schema):
 
 @router.get("/messages", summary="The message log, newest first")
 def list_messages(request: HttpRequest, filters: Query[MessageFilters]) -> HttpResponse:
-    if not 1 <= filters.limit <= 500 or filters.offset < 0:
-        raise Rejected([{"loc": ["query", "limit"], "msg": "limit must be 1-500 and offset >= 0"}])
+    if not 1 <= filters.limit <= 500 or not 0 <= filters.offset <= 10**9:  # SQLite's integers end at 2**63
+        raise Rejected([{"loc": ["query", "limit"], "msg": "limit must be 1-500 and offset 0 to 10^9"}])
     query = Message.objects.select_related("order").order_by("-created_at", "-id")
     if filters.order:
         query = query.filter(order__external_id=filters.order)

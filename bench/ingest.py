@@ -380,7 +380,7 @@ def run(args: argparse.Namespace, server_url: str) -> None:
         print(f"load average at the end: {loadavg()}")
         if args.profile:
             shop.stop()
-            servers = [floor]
+            servers = [server for server in servers if server is not shop]  # the baseline's too
             profiled = Server(
                 [python, __file__, "--step", "profile-serve", "--out", args.profile],
                 env, work / "profile.log", "/healthz?live=1",

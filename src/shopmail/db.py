@@ -14,10 +14,10 @@ M = TypeVar("M", bound=Model)
 _CHUNK = 2000
 
 
-# Statement texts and value converters depend only on the model and the database's kind, so
-# they are made once per process (the hot paths built them per call: ~170 lookups of the
-# thread's connection per order PUT). Keyed by the vendor: one process talks to one database.
-_QUOTED: dict[tuple[str, type[Model], str], str] = {}
+# Statement texts and value converters depend only on the model and the database, so they are
+# made once per process (the hot paths built them per call: ~170 lookups of the thread's
+# connection per order PUT). One process talks to one database (settings.DATABASES "default").
+_QUOTED: dict[tuple[type[Model], str], str] = {}
 
 
 def table(model: type[Model]) -> str:
@@ -27,14 +27,13 @@ def table(model: type[Model]) -> str:
 
 def column(model: type[Model], name: str) -> str:
     """A field's column name ("pk": the primary key's; "": the table's), quoted (model metadata)."""
-    key = (connection.vendor, model, name)
-    quoted = _QUOTED.get(key)
+    quoted = _QUOTED.get((model, name))
     if quoted is None:
         if name:
             field: Any = model._meta.pk if name == "pk" else model._meta.get_field(name)
-            quoted = _QUOTED[key] = str(connection.ops.quote_name(field.column))
+            quoted = _QUOTED[(model, name)] = str(connection.ops.quote_name(field.column))
         else:
-            quoted = _QUOTED[key] = str(connection.ops.quote_name(model._meta.db_table))
+            quoted = _QUOTED[(model, name)] = str(connection.ops.quote_name(model._meta.db_table))
     return quoted
 
 
@@ -169,14 +168,14 @@ def converter(model: type[Model], name: str) -> Callable[[Any], Any]:
 
 
 _CreatePlan = tuple[list[Any], list[str], str, str, list[Any], list[Any]]
-_CREATE_PLANS: dict[tuple[str, type[Model], bool], _CreatePlan] = {}
+_CREATE_PLANS: dict[tuple[type[Model], bool], _CreatePlan] = {}
 
 
 def _create_plan(model: type[Model], with_pk: bool) -> _CreatePlan:
     """``fast_create``'s fields, converters and statement parts for ``model``, made once (the
     converters of the first connection serve every thread's: they read no per-connection state
     but the time zone, which is the same for all)."""
-    key = (connection.vendor, model, with_pk)
+    key = (model, with_pk)
     plan = _CREATE_PLANS.get(key)
     if plan is None:
         fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
@@ -238,7 +237,7 @@ def fast_create(objs: Sequence[M]) -> None:
 
 def select_list(model: type[Model], alias: str) -> str:
     """The model's concrete columns, in field order, for the SELECT whose rows ``instances`` takes."""
-    key = (connection.vendor, model, "." + alias)
+    key = (model, "." + alias)
     listed = _QUOTED.get(key)
     if listed is None:
         listed = _QUOTED[key] = ", ".join(

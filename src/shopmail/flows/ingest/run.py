@@ -18,6 +18,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from shopmail.core.errors import Rejected
+from shopmail.db import fast_create
 from shopmail.flows.ingest.apply import (
     Backorders,
     apply_orders,
@@ -125,7 +126,7 @@ def _ingest_once(
                 item.data = None
             if len(planner.events) >= CHUNK:
                 if run.pk is None:  # the history rows point to it; its summary follows at the end
-                    run.save(force_insert=True)
+                    fast_create([run])
                 write(planner)
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched = apply_restocks(restocked, planner, silent)
@@ -138,7 +139,7 @@ def _ingest_once(
             "messages": planner.queued + len(planner.drafts),  # one message per draft (outbox.queue)
         }
         if run.pk is None:  # a run of one chunk: one INSERT, with its summary
-            run.save(force_insert=True)
+            fast_create([run])
         else:
             SyncRun.objects.filter(pk=run.pk).update(summary=run.summary)
         result.run_id = run.pk

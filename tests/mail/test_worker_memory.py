@@ -67,3 +67,32 @@ def test_the_memory_transport_is_for_tests_only(api, store, tmp_path):
     assert refused.status_code == 422
     store.refresh_from_db()
     assert store.transport.get("kind") != "memory"
+
+
+def test_mail_queued_while_the_worker_lingers_goes_out_in_one_batch(api, memory_store):
+    """After an idle wait the worker waits ``linger`` seconds before it claims, so the orders that
+    arrive meanwhile share one claim, one compose pass and one write of outcomes (issue 26)."""
+    import asyncio
+    import threading
+    import time
+
+    from shopmail.mail.models import Attempt
+    from shopmail.mail.worker import Worker
+
+    stop = threading.Event()
+    worker = Worker(stop=stop, linger=1.0)
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run()), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the worker found nothing due and waits for mail
+        api.put("/orders/1", order("1", status="processing"))  # wakes it: it lingers
+        api.put("/orders/2", order("2", status="processing"))
+        deadline = time.monotonic() + 15
+        while Message.objects.filter(status=Status.SENT).count() < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert Message.objects.filter(status=Status.SENT).count() == 4
+    assert len(memory.outbox("worker")) == 4
+    assert len(set(Attempt.objects.values_list("at", flat=True))) == 1  # one write of outcomes

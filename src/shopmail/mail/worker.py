@@ -187,6 +187,14 @@ class Totals:
     held: int = 0
 
 
+# After an idle wait ends (mail was queued), wait this much longer before claiming, so the
+# e-mails of the orders arriving meanwhile go in the same batch: at 50 orders/s a batch of one
+# order's two e-mails paid a claim, a compose pass, a write of the bytes and a write of outcomes
+# each (issue 26: `serve` 0.83 -> 0.59 cores; the e-mails' p50 latency 9 -> 46 ms). A worker
+# with more due mail than one batch never waits idle, so this costs nothing under load.
+LINGER = 0.05
+
+
 class Worker:
     def __init__(
         self,
@@ -195,6 +203,7 @@ class Worker:
         batch_size: int | None = None,
         poll: float = 0.5,
         stop: threading.Event | None = None,
+        linger: float = LINGER,
     ):
         self.concurrency = max(1, concurrency)
         self.batch_size = batch_size or max(20, min(self.concurrency * 64, 1024))
@@ -210,6 +219,7 @@ class Worker:
         self._inflight: set[asyncio.Future[None]] = set()  # every outcome write not finished yet
         self._unwritten: dict[str, SendResult] = {}  # outcomes whose write failed: written first
         self.poll = poll
+        self.linger = linger
         self.stop = stop or threading.Event()
         self.host = socket.gethostname()
         self.worker_id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -518,6 +528,8 @@ class Worker:
                     break
                 await asyncio.get_running_loop().run_in_executor(None, self._listener.wait, self.poll)
                 WAKE.clear()
+                if self.linger:
+                    await asyncio.sleep(self.linger)
         finally:
             await self._stopping()
 

@@ -257,12 +257,7 @@ def _render(summaries: list[dict[str, Any]], settings: StoreSettings) -> list[di
     out = []
     for summary in summaries:
         message = Message.objects.select_related("payload").get(pk=summary["id"])
-        if message.payload.subject:  # composed when queued (outbox.compose_now)
-            out.append(
-                {**summary, "id": None, "subject": message.payload.subject, "text": message.payload.text}
-            )
-            continue
-        try:
+        try:  # not composed yet: the worker composes order mail (ADR 0012)
             rendered, _ = compose.render_message(message, message.payload, settings)
         except rendering.TemplateRenderError as exc:
             out.append({**summary, "id": None, "subject": "", "text": f"(cannot be made: {exc})"})

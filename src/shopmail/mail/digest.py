@@ -66,12 +66,10 @@ def _waiting(draft: Draft, now: dt.datetime) -> Message | None:
     return query.order_by("due_at").first()
 
 
-def _recompose(message: Message, payload: Payload, settings: StoreSettings) -> None:
-    from shopmail.mail.outbox import compose_now
-
+def _uncompose(payload: Payload) -> None:
+    """The waiting e-mail's context changed: the worker composes it anew (ADR 0012)."""
     payload.subject = payload.text = payload.html = ""
     payload.raw = None
-    compose_now([message], [payload], settings)
     payload.save()
 
 
@@ -103,7 +101,7 @@ def queue(
                         payload.context.get("changes") or (), draft.context.get("changes") or ()
                     ),
                 }
-                _recompose(waiting, payload, settings)
+                _uncompose(payload)
                 found[index] = waiting
                 continue
             draft.extra["due_at"] = now + window

@@ -128,7 +128,7 @@ def _message(key: str, status: str, days_ago: float):
 
 @pytest.mark.django_db
 def test_retention_drops_bodies_of_finished_messages_and_keeps_the_log(store):
-    from shopmail.mail import actions, retention
+    from shopmail.mail import actions, retention, shown
     from shopmail.mail.models import Attempt, Message, Payload, Status
 
     old_sent = _message("old-sent", Status.SENT, 91)
@@ -148,6 +148,8 @@ def test_retention_drops_bodies_of_finished_messages_and_keeps_the_log(store):
         row = Message.objects.get(pk=message.pk)
         assert row.status == message.status and row.message_id == message.message_id
         assert Attempt.objects.get(message=row).reply == "2.0.0 queued as 4711"
+        shown_now = shown.content(row, payload)  # the message log: the subject, no rendering of nothing
+        assert shown_now["pruned"] and shown_now["subject"] == payload.subject and not shown_now.get("error")
     for message in (old_deferred, recent):
         payload = Payload.objects.get(pk=message.pk)
         assert payload.text.startswith("Hello") and bytes(payload.raw).endswith(b"Hello Ana\r\n")

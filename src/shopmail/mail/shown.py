@@ -13,12 +13,15 @@ import email.policy
 from typing import Any
 
 from shopmail.core.redact import redact_link_tokens
-from shopmail.mail import compose
+from shopmail.mail import compose, retention
 from shopmail.mail.models import Message, Payload
 from shopmail.store.models import StoreSettings
 
 
 def _unredacted(message: Message, payload: Payload) -> dict[str, Any]:
+    if payload.context == retention.PRUNED_CONTEXT:  # its body was dropped; the log keeps the subject
+        return {"composed": True, "pruned": True, "subject": payload.subject, "text": "", "html": "",
+                "headers": [], "version": payload.template_version}  # fmt: skip
     if payload.raw:
         parsed = email.message_from_bytes(bytes(payload.raw), policy=email.policy.default)
         return {
@@ -49,7 +52,7 @@ def _unredacted(message: Message, payload: Payload) -> dict[str, Any]:
 def content(message: Message, payload: Payload) -> dict[str, Any]:
     """``composed`` (bool), ``subject``, ``text``, ``html``, ``headers`` (name, value pairs; only
     once composed), ``version`` (the template version), ``size`` (bytes, once composed) or
-    ``error`` (why it cannot be rendered)."""
+    ``error`` (why it cannot be rendered); ``pruned`` when retention dropped the body."""
     shown = _unredacted(message, payload)
     for name in ("subject", "text", "html"):
         if isinstance(shown.get(name), str):

@@ -148,3 +148,77 @@ def test_values_in_reads_the_columns_of_rows_whose_key_is_listed_in_chunks_with_
     low = values_in(Product, ["sku"], "sku", ["S0", "S1", "S2", "S3"], stock_quantity=1)
     assert sorted(low) == [("S1",)]
     assert values_in(Product, ["sku"], "sku", []) == []
+
+
+def _fields(obj):
+    return {name: value for name, value in vars(obj).items() if name != "_state"}
+
+
+def test_build_makes_the_instance_the_constructor_makes_defaults_and_relations_included():
+    from shopmail.db import build
+    from shopmail.mail.models import Payload
+    from shopmail.store.models import Customer, Order
+
+    customer = Customer.objects.create(external_id="c1", email="c1@example.com")
+    values = {
+        "external_id": "1001",
+        "number": "1001",
+        "customer": customer,
+        "status": "processing",
+        "created_at": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        "updated_at": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        "snapshot": {"id": "1001"},
+        "snapshot_hash": "h",
+    }
+    built, made = build(Order, **values), Order(**values)
+    assert _fields(built) == _fields(made)  # every default, the foreign key's id
+    assert built.customer is customer and built._state.adding and built._state.db is None
+    # a callable default is called per instance, never shared
+    assert built.notify_state == {} and build(Order, **values).notify_state is not built.notify_state
+    by_id = build(Order, **{**values, "customer": None, "customer_id": customer.pk})
+    assert by_id.customer_id == customer.pk and by_id.customer == customer
+    [message] = messages(1)
+    payload = build(Payload, message=message, language="nb", context={"a": 1})
+    assert _fields(payload) == _fields(Payload(message=message, language="nb", context={"a": 1}))
+    assert payload.message is message
+
+
+def test_build_refuses_a_name_that_is_not_a_field_as_the_constructor_does():
+    from shopmail.db import build
+    from shopmail.store.models import Customer
+
+    with pytest.raises(TypeError, match="emial"):
+        build(Customer, external_id="c1", emial="c1@example.com")
+    with pytest.raises(TypeError):
+        Customer(external_id="c1", emial="c1@example.com")
+
+
+def test_build_and_fast_create_store_the_rows_the_constructor_would():
+    from shopmail.db import build, fast_create
+    from shopmail.store.models import Customer
+
+    built = [build(Customer, external_id=f"c{i}", email=f"c{i}@example.com", data={"i": i}) for i in range(3)]
+    fast_create(built)
+    stored = Customer.objects.order_by("external_id")
+    assert [(c.pk, c.email, c.data, c.newsletter_opt_in) for c in stored] == [
+        (b.pk, b.email, {"i": i}, False) for i, b in enumerate(built)
+    ]
+    assert not built[0]._state.adding
+
+
+def test_instances_are_the_instances_the_orm_loads():
+    from django.db import connection
+
+    from shopmail.db import instances, select_list, table
+
+    made = messages(2)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select_list(Message, 't')} FROM {table(Message)} t ORDER BY t.id")
+        loaded = instances(Message, cursor.fetchall())
+    orm = list(Message.objects.order_by("id"))
+    assert [_fields(m) for m in loaded] == [_fields(m) for m in orm]
+    assert [m.pk for m in loaded] == [m.pk for m in made]
+    assert all(not m._state.adding and m._state.db == "default" for m in loaded)
+    loaded[0].status = "sent"
+    loaded[0].save(update_fields=["status"])  # an instance the ORM can save
+    assert Message.objects.get(pk=made[0].pk).status == "sent"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopmail.db import fast_create
+from shopmail.db import build, fast_create
 from shopmail.mail import wakeup
 from shopmail.mail.deliverability import suppression
 from shopmail.mail.models import Message, Payload, Priority, Status
@@ -83,7 +83,8 @@ def _insert(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool =
     # Order and staff mail to a hard-bounced address is held, releasable by staff (SPEC section 9).
     suppressed = suppression.suppressed_for_all(d.to_email for d in drafts if d.priority == Priority.ORDER)
     messages = [
-        Message(
+        build(
+            Message,
             key=draft.key,
             notification=draft.notification,
             to_email=draft.to_email,
@@ -106,7 +107,8 @@ def _insert(drafts: Sequence[Draft], settings: StoreSettings, *, compose: bool =
             message.due_at = draft.extra["due_at"]
     fast_create(messages)
     payloads = [
-        Payload(
+        build(
+            Payload,
             message=message,
             language=draft.language,
             context=draft.context,

@@ -15,7 +15,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from shopmail.db import fast_create, fast_update, insert_rows
+from shopmail.db import build, fast_create, fast_update, insert_rows
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT
@@ -68,7 +68,7 @@ def apply_orders(items: list[Item], planner: Planner, silent: bool) -> tuple[lis
         suppress = SILENT if silent else None
         if order is None:
             counts.new += 1
-            order = Order(external_id=item.key, **fields)
+            order = build(Order, external_id=item.key, **fields)
             new_orders.append(order)
             if suppress is None and fields["created_at"] < settings.notify_since:
                 suppress = NOTIFY_SINCE
@@ -154,4 +154,6 @@ def sync_backorder_lines(lines: Backorders) -> None:
     ids = [pk for pk, (new, _) in lines.items() if not new]  # a new order has no lines yet
     for start in range(0, len(ids), CHUNK):
         BackorderLine.objects.filter(order_id__in=ids[start : start + CHUNK]).delete()
-    fast_create([BackorderLine(order_id=pk, sku=sku) for pk, (_, skus) in lines.items() for sku in skus])
+    fast_create(
+        [build(BackorderLine, order_id=pk, sku=sku) for pk, (_, skus) in lines.items() for sku in skus]
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from shopmail.core import collector
 from shopmail.core.errors import Rejected
 from shopmail.db import fast_create
 from shopmail.flows.ingest.apply import (
@@ -34,6 +35,7 @@ from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
 from shopmail.store.models import StoreSettings, SyncRun
 
 log = logging.getLogger("shopmail.flows.ingest")
+
 
 def ingest(
     *,
@@ -57,12 +59,17 @@ def ingest(
     connection, and a run is idempotent (content hashes, unique message keys)."""
     # a run over lists can be read again; a stream (a large sync file) is not retried
     rereadable = all(isinstance(items, Sequence) for items in (orders, products, customers))
+    # a large run (a sync file is a stream) builds many objects that live until their chunk is
+    # written: the garbage collector is held back while it runs (core.collector)
+    lists = [items for items in (orders, products, customers) if isinstance(items, Sequence)]
+    large = not rereadable or sum(len(items) for items in lists) > CHUNK
     reconnected = False
     for attempt in range(3):
         try:
-            return _ingest_once(
-                orders, products, customers, silent, dry_run, partial, source, progress, listed
-            )
+            with collector.relaxed(large):
+                return _ingest_once(
+                    orders, products, customers, silent, dry_run, partial, source, progress, listed
+                )
         except (OperationalError, InterfaceError):
             if reconnected or not rereadable or not _connection_lost():
                 raise

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from shopmail import db
-from shopmail.db import fast_create, fast_update
+from shopmail.db import build, fast_create, fast_update
 from shopmail.domain import changes as changes_mod
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.result import CHUNK, Counts, Item
@@ -84,7 +84,7 @@ def upsert_customers(datas: Iterable[Mapping[str, Any]], counts: Counts | None =
             elif customer.newsletter_opt_in:
                 fields["newsletter_opt_in_at"] = customer.newsletter_opt_in_at or arrived
         if customer is None:
-            customer = Customer(external_id=key, **fields)
+            customer = build(Customer, external_id=key, **fields)
             new.append(customer)
             existing[key] = customer
         elif customer.data_hash != fields["data_hash"]:

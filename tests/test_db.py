@@ -222,3 +222,30 @@ def test_instances_are_the_instances_the_orm_loads():
     loaded[0].status = "sent"
     loaded[0].save(update_fields=["status"])  # an instance the ORM can save
     assert Message.objects.get(pk=made[0].pk).status == "sent"
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC),  # no microseconds: the shorter text
+        dt.datetime(2026, 11, 23, 14, 30, 15, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    ],
+)
+def test_fast_create_and_fast_update_store_times_as_the_orm_does_in_any_zone(at):
+    from django.db import connection
+
+    from shopmail.db import fast_create
+
+    made = [Message(key="fast", notification="order_confirmed", to_email="a@example.com", due_at=at)]
+    fast_create(made)
+    Message.objects.create(key="orm", notification="order_confirmed", to_email="b@example.com", due_at=at)
+    raw = dict(raw_rows(Message.objects.values_list("key", "due_at")))
+    assert raw["fast"] == raw["orm"]  # the same stored text (SQLite) or time (PostgreSQL)
+    assert Message.objects.filter(due_at=at).count() == 2  # and the ORM finds both by it
+    later = at + dt.timedelta(hours=1)
+    made[0].due_at = later
+    fast_update(made, ["due_at"])
+    Message.objects.filter(key="orm").update(due_at=later)
+    raw = dict(raw_rows(Message.objects.values_list("key", "due_at")))
+    assert raw["fast"] == raw["orm"] and connection.vendor in ("sqlite", "postgresql")

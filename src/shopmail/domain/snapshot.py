@@ -101,18 +101,24 @@ def _number_text(value: Any) -> Any:
 
 
 def _check_nested(value: Any, depth: int = 0) -> Any:
-    """Reject NUL characters and absurd nesting anywhere inside free-form JSON."""
+    """Reject NUL characters and absurd nesting anywhere inside free-form JSON. A string inside
+    is checked here, without a call of its own (an address's ten fields were ten calls: 1,000,000
+    calls in a first import of 100,000 orders)."""
     if depth > 8:
         raise ValueError("is nested too deeply")
     if isinstance(value, str):
         _no_nul(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(str(key))
-            _check_nested(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_nested(item, depth + 1)
+    elif isinstance(value, (dict, list)):
+        if depth >= 8 and value:  # its items would be nested deeper than 8
+            raise ValueError("is nested too deeply")
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(key, str) and "\x00" in key:
+                raise ValueError("must not contain NUL characters")
+            if isinstance(item, str):
+                if "\x00" in item:
+                    raise ValueError("must not contain NUL characters")
+            elif isinstance(item, (dict, list)):
+                _check_nested(item, depth + 1)
     return value
 
 

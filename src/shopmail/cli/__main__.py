@@ -2,4 +2,5 @@
 
 from shopmail.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned process (flows.validation.Ahead) imports it as __mp_main__
+    raise SystemExit(main())

@@ -13,7 +13,6 @@ the CPU and peak RSS of the process that validates a large run's orders beside i
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
@@ -29,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _pg
 
 SKUS = [f"SKU-{i:04d}" for i in range(500)]
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def make_order(i: int, rng: random.Random, base: dt.datetime) -> dict:
@@ -120,7 +118,6 @@ class AnonPeak:
         import threading
 
         self.peak_kb = 0
-        self.children_kb = 0  # the largest sum of the child processes' RSS (ADR 0013's validator)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -131,14 +128,6 @@ class AnonPeak:
             for line in status.read_text().splitlines():
                 if line.startswith("RssAnon:"):
                     self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-            # sampled, not getrusage(RUSAGE_CHILDREN): a spawned child's ru_maxrss counts the
-            # parent's pages it shared between fork and exec
-            total = 0
-            for listing in Path("/proc/self/task").glob("*/children"):
-                for pid in listing.read_text().split():
-                    with contextlib.suppress(OSError, ValueError, IndexError):  # gone meanwhile
-                        total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
-            self.children_kb = max(self.children_kb, total)
 
     def stop_mb(self) -> float:
         self._stop.set()
@@ -181,7 +170,6 @@ def phase(name: str, path: Path) -> None:
     wall = time.perf_counter() - start
     # a large run validates its orders in a second process (ADR 0013): its CPU and peak RSS too
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    anon_mb = anon.stop_mb()
     print(
         json.dumps(
             {
@@ -190,10 +178,10 @@ def phase(name: str, path: Path) -> None:
                 "seconds": round(wall, 3),
                 "cpu_s": round(time.process_time() - cpu0, 3),
                 "child_cpu_s": round(children.ru_utime + children.ru_stime, 3),
-                "child_peak_rss_mb": round(anon.children_kb / 1024),
+                "child_peak_rss_mb": round(children.ru_maxrss / 1024),
                 "orders_per_s": round(count / wall),
                 "peak_rss_mb": round(peak_rss_mb()),
-                "peak_anon_mb": round(anon_mb),
+                "peak_anon_mb": round(anon.stop_mb()),
                 "messages": messages,
             }
         )

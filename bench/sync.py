@@ -6,8 +6,7 @@ Each phase runs in its own process (so peak RSS is that phase's own) against a f
 database in a temporary data dir, or with ``--postgres`` a fresh PostgreSQL database (on the
 server URL given, or on a throwaway cluster the script starts and stops, bench/_pg.py). The baseline does the same re-sync
 the naive way: one ORM read and one save per order. Prints wall time, orders/s, peak RSS and
-peak anonymous memory (RSS less the database pages SQLite maps, which are the page cache's), and
-the CPU and peak RSS of the process that validates a large run's orders beside it (ADR 0013).
+peak anonymous memory (RSS less the database pages SQLite maps, which are the page cache's).
 """
 
 from __future__ import annotations
@@ -168,8 +167,6 @@ def phase(name: str, path: Path) -> None:
         result = ingest.ingest(**doc.lists(), source="bench", listed=ingest.LISTED)
         messages = len(result.messages)
     wall = time.perf_counter() - start
-    # a large run validates its orders in a second process (ADR 0013): its CPU and peak RSS too
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
@@ -177,8 +174,6 @@ def phase(name: str, path: Path) -> None:
                 "orders": count,
                 "seconds": round(wall, 3),
                 "cpu_s": round(time.process_time() - cpu0, 3),
-                "child_cpu_s": round(children.ru_utime + children.ru_stime, 3),
-                "child_peak_rss_mb": round(children.ru_maxrss / 1024),
                 "orders_per_s": round(count / wall),
                 "peak_rss_mb": round(peak_rss_mb()),
                 "peak_anon_mb": round(anon.stop_mb()),
@@ -281,12 +276,6 @@ def bench(args: argparse.Namespace, server_url: str) -> None:
                     f"{r['orders_per_s']:>8,} orders/s  CPU {r['cpu_s']:7.2f} s  peak RSS {r['peak_rss_mb']:>5} MB"
                     f" (anonymous {r['peak_anon_mb']:>4} MB)"
                     + (f"  {r['messages']} messages queued" if r["messages"] >= 0 else "")
-                    + (
-                        f"\n{'':20}validating process: CPU {r['child_cpu_s']:.2f} s, "
-                        f"peak RSS {r['child_peak_rss_mb']} MB"
-                        if r.get("child_cpu_s")
-                        else ""
-                    )
                 )
         if ("baseline", "baseline") in results:
             ratio = results[("baseline", "baseline")]["seconds"] / results[("shopmail", "resync")]["seconds"]

@@ -11,7 +11,7 @@ reports the messages it would have queued. The steps are modules of their own: `
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -28,9 +28,9 @@ from shopmail.flows.ingest.apply import (
     sync_backorder_lines,
     write,
 )
-from shopmail.flows.ingest.collect import ahead_for, collect, collect_chunks
+from shopmail.flows.ingest.collect import collect
 from shopmail.flows.ingest.plan import Planner
-from shopmail.flows.ingest.result import CHUNK, Item, Progress, RunResult
+from shopmail.flows.ingest.result import CHUNK, Item, Progress, RunResult, chunks
 from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
 from shopmail.store.models import StoreSettings, SyncRun
 
@@ -105,61 +105,18 @@ def _ingest_once(
 ) -> RunResult:
     result = RunResult(dry_run=dry_run, listed=listed)
     errors: list[dict[str, Any]] = []
-    order_errors: list[dict[str, Any]] = []
     collected: dict[str, list[Item]] = {}
     # read once per run, before the transaction: the time zone for validation (zone-less times
     # are read in it, SPEC 2), then switches, meanings and addresses for the plan and the e-mails
     settings = StoreSettings.load()
     context = {"time_zone": settings.zone()}
-    # A large sync's orders are validated in a second process while this one writes them (ADR
-    # 0013): an invalid one then rolls the transaction back instead of preventing it. Any other
-    # run is validated whole before its transaction.
-    ahead = ahead_for(orders)
-    try:
-        order_chunks = collect_chunks("orders", orders, result, order_errors, progress, context, ahead)
-        if ahead is None:
-            order_chunks = iter(list(order_chunks))
-            errors.extend(order_errors)
-        for kind, raws in (("products", products), ("customers", customers)):
-            collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
-            errors.extend(kind_errors)
-        if errors and not partial:
-            if ahead is not None:  # the orders' errors are listed too
-                for _ in order_chunks:
-                    pass
-                errors[:0] = order_errors
-            raise Rejected(errors)
-        return _apply(
-            order_chunks,
-            collected,
-            order_errors if ahead else [],
-            settings,
-            result,
-            silent=silent,
-            dry_run=dry_run,
-            partial=partial,
-            source=source,
-        )
-    finally:
-        if ahead is not None:
-            ahead.close()
-
-
-def _apply(
-    order_chunks: Iterator[list[Item]],
-    collected: dict[str, list[Item]],
-    late_errors: list[dict[str, Any]],
-    settings: StoreSettings,
-    result: RunResult,
-    *,
-    silent: bool,
-    dry_run: bool,
-    partial: bool,
-    source: str,
-) -> RunResult:
-    """The run's one transaction. ``late_errors`` fills while ``order_chunks`` is read (orders
-    validated in a second process): with any, the whole run is rolled back unless ``partial``."""
+    for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
+        collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
+        errors.extend(kind_errors)
+    if errors and not partial:
+        raise Rejected(errors)
     now = timezone.now()
+    orders_in = collected["orders"]
     with transaction.atomic():
         run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
         planner = Planner(settings, run, result, now)
@@ -169,7 +126,7 @@ def _apply(
         customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
         customer_counts.unchanged -= customer_counts.rejected
         lines: Backorders = {}
-        for chunk in order_chunks:  # a chunk's orders are let go once written
+        for chunk in chunks(orders_in, CHUNK):  # a chunk's orders are let go once written
             touched, created = apply_orders(chunk, planner, silent)
             lines.update(backorders(touched, created))
             for item in chunk:
@@ -178,8 +135,6 @@ def _apply(
                 if run.pk is None:  # the history rows point to it; its summary follows at the end
                     fast_create([run])
                 write(planner)
-        if late_errors and not partial:
-            raise Rejected(late_errors)  # out of the transaction: nothing of the run is kept
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched = apply_restocks(restocked, planner, silent)
         for pk, (_, skus) in backorders(touched).items():

@@ -2,4 +2,5 @@
 
 from shopmail.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # only when run, not when imported (e.g. by a spawned process as __mp_main__)
+    raise SystemExit(main())

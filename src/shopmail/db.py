@@ -157,19 +157,14 @@ def _converter(field: Any) -> Any:
         return field.get_db_prep_save(value, connection)
 
     if isinstance(field, models.DateTimeField):
-        adapt = connection.ops.adapt_datetimefield_value
-        if connection.vendor == "sqlite" and connection.timezone is dt.UTC:
-            # a UTC time as SQLite's backend stores it (its text in UTC, without the offset),
-            # without its ``make_naive`` round trip: 3 % of a first import (2026-12-07)
-            return lambda value: (
-                value
-                if value is None
-                else str(value.replace(tzinfo=None))
-                if type(value) is dt.datetime and value.tzinfo is dt.UTC
-                else adapt(value)
-                if type(value) is dt.datetime
-                else django(value)
-            )
+        plain: Callable[[Any], Any] = connection.ops.adapt_datetimefield_value
+        utc_text = connection.vendor == "sqlite" and connection.timezone is dt.UTC
+
+        def adapt(value: dt.datetime) -> Any:
+            # a UTC time on SQLite: its text without the offset, as the backend stores it, without
+            # its ``make_naive`` round trip (3 % of a first import, 2026-12-07)
+            return str(value.replace(tzinfo=None)) if utc_text and value.tzinfo is dt.UTC else plain(value)
+
         return lambda value: (
             value if value is None else adapt(value) if type(value) is dt.datetime else django(value)
         )
@@ -310,12 +305,10 @@ def build(model: type[M], **values: Any) -> M:
     if _signalled(model):
         return model(**values)
     constant, called, relations, names = _blueprint(model)
-    obj = model.__new__(model)
+    obj = _bare(model, constant)
     state = obj.__dict__
-    state.update(constant)
     for name, default in called:
         state[name] = default()
-    state["_state"] = ModelState()
     for name, value in values.items():
         attname = relations.get(name)
         if attname is not None and (value is None or isinstance(value, Model)):
@@ -335,11 +328,17 @@ def loaded(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:
     """``model.from_db(...)`` for a row of all concrete fields, without the constructor (``build``)."""
     if _signalled(model):
         return model.from_db(connection.alias, names, values)  # type: ignore[no-any-return]
+    obj = _bare(model, zip(names, values, strict=True))
+    obj._state.adding, obj._state.db = False, connection.alias
+    return obj
+
+
+def _bare(model: type[M], values: Any) -> M:
+    """An instance of ``model`` holding ``values`` (attribute names and values) and a fresh
+    ``_state``, made without the constructor (``build``, ``loaded``)."""
     obj = model.__new__(model)
-    state = obj.__dict__
-    state.update(zip(names, values, strict=True))
-    state["_state"] = model_state = ModelState()
-    model_state.adding, model_state.db = False, connection.alias
+    obj.__dict__.update(values)
+    obj.__dict__["_state"] = ModelState()
     return obj
 
 

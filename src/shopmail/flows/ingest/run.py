@@ -57,12 +57,12 @@ def ingest(
     A run that meets a dropped database connection (a server restart) before its commit is
     retried once on a new connection, transparently: the transaction was rolled back with the
     connection, and a run is idempotent (content hashes, unique message keys)."""
-    # a run over lists can be read again; a stream (a large sync file) is not retried
-    rereadable = all(isinstance(items, Sequence) for items in (orders, products, customers))
-    # a large run (a sync file is a stream) builds many objects that live until their chunk is
-    # written: the garbage collector is held back while it runs (core.collector)
+    # a run over lists can be read again; a stream is not retried
     lists = [items for items in (orders, products, customers) if isinstance(items, Sequence)]
-    large = not rereadable or sum(len(items) for items in lists) > CHUNK
+    rereadable = len(lists) == 3
+    # a large run (or a stream) builds many objects that live until their chunk is written: the
+    # garbage collector is held back while it runs (core.collector)
+    large = not rereadable or sum(map(len, lists)) > CHUNK
     reconnected = False
     for attempt in range(3):
         try:

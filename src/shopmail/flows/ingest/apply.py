@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -33,9 +32,6 @@ def apply_orders(items: list[Item], planner: Planner, silent: bool) -> tuple[lis
     """New and changed orders, written and planned; returns them (stale ones left out), and
     the new ones among them."""
     result, settings = planner.result, planner.settings
-    for item in items:
-        if item.packed is not None:
-            item.data, item.packed = orjson.loads(item.packed), None
     existing = fetch(Order, "external_id", (item.key for item in items), lock=True)
     detected = [
         (item, existing.get(item.key), detect(item, existing.get(item.key), planner.now, planner.meaning))

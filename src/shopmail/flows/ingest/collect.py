@@ -3,13 +3,15 @@
 An order whose exact content (by hash) is already stored is counted unchanged without being
 parsed or validated: that is what makes a full re-sync cheap. The rest is parsed (sync-file
 lines arrive as raw bytes), validated against the snapshot models of ``domain.snapshot`` and
-kept in its JSON form; invalid items are listed with their errors.
+kept in its JSON form; invalid items are listed with their errors. Orders are validated a chunk
+at a time inside the run's transaction, each chunk applied before the next is read
+(``collect_chunks``): a large run holds one chunk's validated orders, not all of them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -41,14 +43,32 @@ def collect(
     progress: Progress | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> tuple[list[Item], list[dict[str, Any]]]:
-    """Validate what differs from what is stored, in chunks, keeping nothing of the rest."""
-    key_field = _KEYS[kind]
-    counts = result.counts[kind]
+    """Validate what differs from what is stored: every valid item, and the errors."""
     valid: list[Item] = []
     errors: list[dict[str, Any]] = []
+    for chunk_valid, chunk_errors in collect_chunks(kind, raws, result, progress, context):
+        valid += chunk_valid
+        errors += chunk_errors
+    return valid, errors
+
+
+def collect_chunks(
+    kind: str,
+    raws: Iterable[Any],
+    result: RunResult,
+    progress: Progress | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[list[Item], list[dict[str, Any]]]]:
+    """Validate what differs from what is stored, ``CHUNK`` items at a time, keeping nothing of
+    the rest: yields each chunk's valid items (with their validated JSON) and its errors. An id
+    seen in an earlier chunk is refused as a repeat."""
+    key_field = _KEYS[kind]
+    counts = result.counts[kind]
     seen: set[str] = set()
     stored = _all_order_hashes(raws) if kind == "orders" else None
     for chunk in chunks(enumerate(raws), CHUNK):
+        valid: list[Item] = []
+        errors: list[dict[str, Any]] = []
         hashed = [_hash_of(raw) for _, raw in chunk]
         known = stored if stored is not None else set()
         if kind == "orders" and stored is None:
@@ -74,13 +94,10 @@ def collect(
                 )
                 continue
             seen.add(item.key)
-            if kind == "orders":  # compact until its chunk is applied (``Item.packed``); as
-                # text, because the bytes orjson returns keep its whole 8 KB working buffer
-                item.packed, item.data = orjson.dumps(item.data).decode(), None
             valid.append(item)
         if progress is not None:
             progress(len(chunk))
-    return valid, errors
+        yield valid, errors
 
 
 def _validate(

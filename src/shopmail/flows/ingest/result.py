@@ -24,9 +24,6 @@ class Item:
     hash: str
     data: dict[str, Any] | None = None  # validated JSON form; None while unchanged
     maybe_nul: bool = False  # its JSON bytes, read for the hash, hold a \u0000 escape
-    # an order's validated JSON, compact, between validation and its chunk's apply (``data`` is
-    # set from it for the chunk only): a first import of 100,000 orders held 550 MB of dicts
-    packed: str | None = None
 
 
 @dataclass

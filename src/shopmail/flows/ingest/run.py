@@ -1,8 +1,9 @@
-"""Ingest: one run of orders, products and customers — validated first, then one transaction.
+"""Ingest: one run of orders, products and customers, validated and applied in one transaction.
 
 An order PUT is a run of one order; a sync document is one run of many. Either every write of
-a run happens (snapshots, change history, outbox rows) or none does. With ``partial`` the
-invalid items are left out up front and listed; with ``dry_run`` the run is rolled back and
+a run happens (snapshots, change history, outbox rows) or none does: a run with an invalid item
+is refused whole, every error listed. With ``partial`` the invalid items are left out and
+listed; with ``dry_run`` the run is rolled back and
 reports the messages it would have queued. The steps are modules of their own: ``collect``
 (parse, validate), ``upsert`` (customers, products), ``plan`` (changes and decisions) and
 ``apply`` (orders, history, e-mails).
@@ -28,9 +29,9 @@ from shopmail.flows.ingest.apply import (
     sync_backorder_lines,
     write,
 )
-from shopmail.flows.ingest.collect import collect
+from shopmail.flows.ingest.collect import collect, collect_chunks
 from shopmail.flows.ingest.plan import Planner
-from shopmail.flows.ingest.result import CHUNK, Item, Progress, RunResult, chunks
+from shopmail.flows.ingest.result import CHUNK, KINDS, Item, Progress, RunResult
 from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
 from shopmail.store.models import StoreSettings, SyncRun
 
@@ -49,7 +50,7 @@ def ingest(
     progress: Progress | None = None,
     listed: int | None = None,
 ) -> RunResult:
-    """One run: validates everything first, then applies it in a single transaction.
+    """One run, validated and applied in a single transaction (orders a chunk at a time).
 
     ``listed`` caps how many orders the result lists with their changes and messages (a file
     sync of 100,000 orders counts the rest); the API lists all.
@@ -110,13 +111,13 @@ def _ingest_once(
     # are read in it, SPEC 2), then switches, meanings and addresses for the plan and the e-mails
     settings = StoreSettings.load()
     context = {"time_zone": settings.zone()}
-    for kind, raws in (("orders", orders), ("products", products), ("customers", customers)):
+    for kind, raws in (("products", products), ("customers", customers)):
         collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
         errors.extend(kind_errors)
-    if errors and not partial:
-        raise Rejected(errors)
+    if errors and not partial:  # refused before any write, the orders' errors listed too (first)
+        chunks = collect_chunks("orders", orders, result, progress, context)
+        raise Rejected([error for _, found in chunks for error in found] + errors)
     now = timezone.now()
-    orders_in = collected["orders"]
     with transaction.atomic():
         run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
         planner = Planner(settings, run, result, now)
@@ -126,7 +127,15 @@ def _ingest_once(
         customer_counts.unchanged = customer_counts.seen - customer_counts.new - customer_counts.changed
         customer_counts.unchanged -= customer_counts.rejected
         lines: Backorders = {}
-        for chunk in chunks(orders_in, CHUNK):  # a chunk's orders are let go once written
+        # Orders are validated a chunk at a time and each chunk applied before the next is read,
+        # so a large run holds one chunk's orders. An invalid order (without ``partial``) stops
+        # the applying; the rest is still validated, for the list of every error, and the run is
+        # refused: raising here rolls back what was applied, and nothing of the run is kept.
+        order_errors: list[dict[str, Any]] = []
+        for chunk, found in collect_chunks("orders", orders, result, progress, context):
+            order_errors += found
+            if order_errors and not partial:
+                continue
             touched, created = apply_orders(chunk, planner, silent)
             lines.update(backorders(touched, created))
             for item in chunk:
@@ -135,6 +144,9 @@ def _ingest_once(
                 if run.pk is None:  # the history rows point to it; its summary follows at the end
                     fast_create([run])
                 write(planner)
+        if order_errors and not partial:
+            raise Rejected(order_errors)
+        result.rejected.sort(key=lambda rejected: KINDS.index(rejected["kind"]))  # orders first
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched = apply_restocks(restocked, planner, silent)
         for pk, (_, skus) in backorders(touched).items():

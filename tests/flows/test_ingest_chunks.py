@@ -1,0 +1,93 @@
+"""A run's orders are validated a chunk at a time inside its transaction, each chunk applied
+before the next is read: an invalid order in a later chunk still refuses the whole run (what was
+applied is rolled back), every error is listed, and ``partial`` keeps the valid ones of every
+chunk. ``CHUNK`` is made 3 here so that seven orders are three chunks."""
+
+from __future__ import annotations
+
+import pytest
+
+from factories import order
+from shopmail.core.errors import Rejected
+from shopmail.flows import ingest as ingest_pkg
+from shopmail.flows.ingest import collect as collect_mod
+from shopmail.flows.ingest import run as run_mod
+from shopmail.mail.models import Message
+from shopmail.store.models import Customer, Order, OrderEvent, Product, SyncRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(collect_mod, "CHUNK", 3)
+    monkeypatch.setattr(run_mod, "CHUNK", 3)
+
+
+def orders(count, *, bad=()):
+    made = [order(str(100 + i), status="processing") for i in range(count)]
+    for index in bad:
+        made[index]["created_at"] = "not a time"
+    return made
+
+
+def nothing_written():
+    return not any(
+        model.objects.exists() for model in (Order, OrderEvent, Message, Customer, Product, SyncRun)
+    )
+
+
+def test_an_invalid_order_in_a_later_chunk_refuses_the_whole_run(store):
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=orders(7, bad=[5]))
+    assert [error["loc"][:2] for error in refused.value.errors] == [["orders", 5]]
+    assert nothing_written()  # the first chunk was applied, then rolled back with the run
+
+
+def test_every_invalid_order_is_listed_not_only_the_first(store):
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=orders(7, bad=[1, 6]))
+    listed = sorted({tuple(error["loc"][:2]) for error in refused.value.errors})
+    assert listed == [("orders", 1), ("orders", 6)]
+    assert nothing_written()
+
+
+def test_a_stream_of_orders_is_refused_whole_too(store):
+    with pytest.raises(Rejected):
+        ingest_pkg.ingest(orders=(item for item in orders(7, bad=[6])))
+    assert nothing_written()
+
+
+def test_partial_keeps_the_valid_orders_of_every_chunk(store):
+    result = ingest_pkg.ingest(orders=orders(7, bad=[1, 5]), partial=True)
+    assert set(Order.objects.values_list("external_id", flat=True)) == {"100", "102", "103", "104", "106"}
+    assert [(r["kind"], r["index"]) for r in result.rejected] == [("orders", 1), ("orders", 5)]
+    assert result.counts["orders"].new == 5 and result.counts["orders"].rejected == 2
+    assert Message.objects.filter(order__external_id="106").exists()
+
+
+def test_an_id_repeated_in_a_later_chunk_is_refused(store):
+    made = orders(5)
+    made[4]["id"] = made[0]["id"]
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=made)
+    assert refused.value.errors == [{"loc": ["orders", 4, "id"], "msg": "appears more than once in this run"}]
+    assert nothing_written()
+
+
+def test_an_invalid_product_lists_the_orders_errors_first_and_writes_nothing(store):
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=orders(7, bad=[4]), products=[{"sku": "MUG", "stock_quantity": "many"}])
+    assert [error["loc"][0] for error in refused.value.errors] == ["orders", "products"]
+    assert nothing_written()
+
+
+def test_partial_lists_rejected_orders_before_other_kinds(store):
+    result = ingest_pkg.ingest(
+        orders=orders(7, bad=[4]),
+        products=[{"sku": "MUG", "stock_quantity": "many"}, {"sku": "CUP", "stock_quantity": 2}],
+        partial=True,
+    )
+    assert [(r["kind"], r["index"]) for r in result.rejected] == [("orders", 4), ("products", 0)]
+    assert Order.objects.count() == 6 and Product.objects.get().sku == "CUP"
+    assert SyncRun.objects.get().summary["rejected"] == result.rejected

@@ -58,7 +58,7 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 {
                     "loc": ["body", "totals", "total"],
-                    "msg": "String should match pattern '^-?\\d{1,12}(\\.\\d{1,6})?$'",
+                    "msg": "String should match pattern '^-?[0-9]{1,12}(\\.[0-9]{1,6})?$'",
                 },
             ]
         },

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 _EMAIL = re.compile(r"^[^@\s,;<>\"'()\[\]\\]+@[^@\s,;<>\"'()\[\]\\]+\.[^@\s,;<>\"'()\[\]\\]+$")
-_DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
+_DECIMAL = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"  # ASCII digits: \d matches any script's
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 
 

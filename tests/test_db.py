@@ -249,3 +249,59 @@ def test_fast_create_and_fast_update_store_times_as_the_orm_does_in_any_zone(at)
     Message.objects.filter(key="orm").update(due_at=later)
     raw = dict(raw_rows(Message.objects.values_list("key", "due_at")))
     assert raw["fast"] == raw["orm"] and connection.vendor in ("sqlite", "postgresql")
+
+
+def customers(n: int) -> list:
+    from shopmail.store.models import Customer
+
+    return Customer.objects.bulk_create(
+        Customer(external_id=f"c{i}", email=f"c{i}@example.com", registered_at=None) for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("count", [1, 200, 451])  # one statement, exactly full, several with a rest
+def test_fast_update_writes_every_kind_of_value_of_every_row(count):
+    from shopmail.store.models import Customer
+
+    made = customers(count)
+    at = dt.datetime(2026, 12, 7, 15, 0, 1, 250000, tzinfo=dt.UTC)
+    for i, customer in enumerate(made):
+        customer.email = f"new{i}@example.com"
+        customer.newsletter_opt_in = i % 2 == 0
+        customer.newsletter_opt_in_at = at + dt.timedelta(seconds=i) if i % 3 else None
+        customer.data = {"i": i, "tags": ["a", "ø"], "nested": {"none": None}} if i % 4 else {}
+    fields = ["email", "newsletter_opt_in", "newsletter_opt_in_at", "data"]
+
+    fast_update(made, fields)
+
+    stored = {row[0]: row[1:] for row in Customer.objects.values_list("pk", *fields)}
+    assert stored == {c.pk: (c.email, c.newsletter_opt_in, c.newsletter_opt_in_at, c.data) for c in made}
+
+
+def test_fast_update_of_a_row_given_twice_keeps_its_last_values():
+    from shopmail.store.models import Customer
+
+    first, other = customers(2)
+    again = Customer.objects.get(pk=first.pk)
+    first.email, again.email, other.email = "early@example.com", "late@example.com", "other@example.com"
+    fast_update([first, other, again], ["email"])
+    assert dict(Customer.objects.values_list("pk", "email")) == {
+        first.pk: "late@example.com",
+        other.pk: "other@example.com",
+    }
+
+
+def test_fast_update_never_cuts_a_value_longer_than_its_column():
+    from django.db import DataError, connection, transaction
+
+    from shopmail.store.models import Customer
+
+    [customer] = customers(1)
+    customer.country = "NOR"  # a two-character column
+    if connection.vendor == "postgresql":  # refused as the ORM's UPDATE is, not cut to "NO"
+        with pytest.raises(DataError), transaction.atomic():
+            fast_update([customer], ["country"])
+        assert Customer.objects.get().country == ""
+    else:  # SQLite does not enforce the length: kept whole, as the ORM would keep it
+        fast_update([customer], ["country"])
+        assert Customer.objects.get().country == "NOR"

@@ -91,3 +91,25 @@ def test_partial_lists_rejected_orders_before_other_kinds(store):
     assert [(r["kind"], r["index"]) for r in result.rejected] == [("orders", 4), ("products", 0)]
     assert Order.objects.count() == 6 and Product.objects.get().sku == "CUP"
     assert SyncRun.objects.get().summary["rejected"] == result.rejected
+
+
+def test_a_stream_met_by_a_concurrent_run_is_not_run_again_on_an_empty_read(store, monkeypatch):
+    from django.db import IntegrityError
+
+    calls = []
+    real = run_mod._ingest_once
+
+    def conflicting(items, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            list(items)  # read, as a run reads it, then the conflict of a concurrent run
+            raise IntegrityError("UNIQUE constraint failed: store_order.external_id")
+        return real(items, *args)
+
+    monkeypatch.setattr(run_mod, "_ingest_once", conflicting)
+    with pytest.raises(IntegrityError):  # a second pass would find the stream empty
+        ingest_pkg.ingest(orders=(item for item in orders(2)))
+    assert len(calls) == 1 and not Order.objects.exists()
+    calls.clear()
+    result = ingest_pkg.ingest(orders=orders(2))  # a list is read again: retried, and applied
+    assert len(calls) == 2 and result.counts["orders"].new == 2

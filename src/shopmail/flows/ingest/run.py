@@ -79,8 +79,9 @@ def ingest(
             connection.close()
         except IntegrityError:
             # Two runs created the same new order or customer at once; the loser retries and
-            # now sees the winner's rows, so the facts it carries are not announced twice.
-            if attempt == 2:
+            # now sees the winner's rows, so the facts it carries are not announced twice. A
+            # stream was read already: run again, it would apply nothing and report success.
+            if attempt == 2 or not rereadable:
                 raise
             log.info("ingest conflict with a concurrent run; retrying", extra={"attempt": attempt + 1})
     raise AssertionError("unreachable")

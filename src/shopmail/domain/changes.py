@@ -181,6 +181,8 @@ def _status_name(order: Snapshot) -> str:
 def _shipment_changes(old: Snapshot | None, new: Snapshot) -> list[Change]:
     old_ids = {s["id"] for s in (old or {}).get("shipments") or ()}
     added = [s for s in new.get("shipments") or () if s["id"] not in old_ids]
+    if not added:  # the usual case (a new order, most updates): nothing shipped to tell of
+        return []
     done = fully_shipped(new)
     changes = []
     for position, shipment in enumerate(added):

@@ -209,7 +209,7 @@ def detail(order: Order) -> dict[str, Any]:
         "backorder_choice": backorder.label(order.backorder_choice),
         "backorder_choice_at": order.backorder_choice_at,
         "backorder_open": not order.backorder_choice
-        and order.status != "cancelled"
+        and not order.is_cancelled()
         and backorder.has_backorders(order),
         "emails": [
             {

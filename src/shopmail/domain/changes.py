@@ -369,9 +369,12 @@ def restocked(old_stock: int | None, new_stock: int) -> bool:
     return old_stock is not None and old_stock <= 0 < new_stock
 
 
-def back_in_stock(order: Snapshot, sku: str, product_name: str = "") -> list[Change]:
-    """``back_in_stock`` changes for the open, back-ordered lines of ``sku`` in ``order``."""
-    if sku not in backordered_skus(order):
+def back_in_stock(
+    order: Snapshot, sku: str, product_name: str = "", meaning: Meaning = generic_meaning
+) -> list[Change]:
+    """``back_in_stock`` changes for the open, back-ordered lines of ``sku`` in ``order`` (open
+    by ``meaning``, the store's status meanings: a cancelled order waits for nothing)."""
+    if sku not in backordered_skus(order, meaning):
         return []
     return [
         Change(

@@ -154,6 +154,12 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number or self.external_id
 
+    def is_cancelled(self, settings: StoreSettings | None = None) -> bool:
+        """Its status means cancelled in this store: by the store's platform preset and its own
+        status map (SPEC 3), so ``canceled``, ``wc-cancelled``, PrestaShop's ``6`` or a slug staff
+        mapped, not only the slug ``cancelled``."""
+        return (settings or StoreSettings.load()).meaning()(self.status) == statuses.CANCELLED
+
 
 class BackorderLine(models.Model):
     """Open back-ordered order lines by SKU, so a restock finds its orders without a scan."""

@@ -36,7 +36,7 @@ def choose(order: Order, choice: str, *, source: str = "link") -> tuple[Order, b
         raise ValueError(f"unknown back-order choice {choice!r}")
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.backorder_choice or order.status == "cancelled":
+        if order.backorder_choice or order.is_cancelled():
             return order, False
         now = timezone.now()
         order.backorder_choice, order.backorder_choice_at = choice, now

@@ -50,7 +50,7 @@ def returnable(order: Order) -> dict[str, int]:
 
 
 def can_return(order: Order) -> bool:
-    return order.status != "cancelled" and any(returnable(order).values())
+    return not order.is_cancelled() and any(returnable(order).values())
 
 
 def rma_dict(rma: ReturnRequest) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def _describe(rma: ReturnRequest) -> str:
 
 def _check(order: Order, lines: Sequence[dict[str, Any]], reason: str) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
-    if order.status == "cancelled":
+    if order.is_cancelled():
         errors.append({"loc": ["order"], "msg": "a cancelled order cannot be returned"})
     if not reason.strip():
         errors.append({"loc": ["reason"], "msg": "say why you are returning the items"})

@@ -106,7 +106,7 @@ def backorder_link(request: HttpRequest, token: str) -> HttpResponse:
         "account/backorder.html",
         {
             "order": present.summary(found),
-            "cancelled": found.status == "cancelled",
+            "cancelled": found.is_cancelled(),
             "choice": backorder.label(found.backorder_choice),
             "choice_at": found.backorder_choice_at,
             "form": form,

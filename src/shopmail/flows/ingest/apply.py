@@ -18,6 +18,7 @@ from shopmail.db import build, fast_create, fast_update, insert_rows
 from shopmail.domain import changes as changes_mod
 from shopmail.domain.changes import Change
 from shopmail.domain.rules import NOTIFY_SINCE, SILENT
+from shopmail.domain.statuses import Meaning
 from shopmail.flows.ingest.plan import EVENT_FIELDS, Planner, detect
 from shopmail.flows.ingest.result import CHUNK, Item
 from shopmail.flows.ingest.upsert import fetch, upsert_customers
@@ -101,7 +102,7 @@ def apply_restocks(restocked: dict[str, str], planner: Planner, silent: bool) ->
         found = [
             change
             for sku in skus_by_order[order.pk]
-            for change in changes_mod.back_in_stock(order.snapshot, sku, restocked[sku])
+            for change in changes_mod.back_in_stock(order.snapshot, sku, restocked[sku], planner.meaning)
         ]
         planner.plan(order, found, is_new=False, suppress=SILENT if silent else None)
         touched.append(order)
@@ -134,12 +135,13 @@ def write(planner: Planner) -> None:
 Backorders = dict[int, tuple[bool, tuple[str, ...]]]
 
 
-def backorders(orders: Sequence[Order], created: Collection[Order] = ()) -> Backorders:
+def backorders(orders: Sequence[Order], meaning: Meaning, created: Collection[Order] = ()) -> Backorders:
     """What ``sync_backorder_lines`` needs of ``orders`` (``created``: those of them this run
-    inserted), without keeping the orders themselves."""
+    inserted), without keeping the orders themselves. ``meaning``: the store's status meanings
+    (an order cancelled by the store's own slug waits for no stock)."""
     new = {order.pk for order in created}
     return {
-        order.pk: (order.pk in new, tuple(sorted(changes_mod.backordered_skus(order.snapshot))))
+        order.pk: (order.pk in new, tuple(sorted(changes_mod.backordered_skus(order.snapshot, meaning))))
         for order in orders
     }
 

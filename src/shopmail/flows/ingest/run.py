@@ -138,7 +138,7 @@ def _ingest_once(
             if order_errors and not partial:
                 continue
             touched, created = apply_orders(chunk, planner, silent)
-            lines.update(backorders(touched, created))
+            lines.update(backorders(touched, planner.meaning, created))
             for item in chunk:
                 item.data = None
             if len(planner.events) >= CHUNK:
@@ -150,7 +150,7 @@ def _ingest_once(
         result.rejected.sort(key=lambda rejected: KINDS.index(rejected["kind"]))  # orders first
         restocked = upsert_products(collected["products"], result.counts["products"])
         touched = apply_restocks(restocked, planner, silent)
-        for pk, (_, skus) in backorders(touched).items():
+        for pk, (_, skus) in backorders(touched, planner.meaning).items():
             lines[pk] = (lines[pk][0] if pk in lines else False, skus)
         # the run's row keeps counts and rejections only (not the whole summary's list of changes)
         run.summary = {

@@ -37,11 +37,58 @@ def nothing_written():
     )
 
 
-def test_an_invalid_order_in_a_later_chunk_refuses_the_whole_run(store):
+@pytest.fixture
+def applied(monkeypatch):
+    """The chunks ``apply_orders`` was given (their first order's index)."""
+    calls = []
+    real = run_mod.apply_orders
+
+    def spy(chunk, *args):
+        calls.append(chunk[0].index)
+        return real(chunk, *args)
+
+    monkeypatch.setattr(run_mod, "apply_orders", spy)
+    return calls
+
+
+def test_an_invalid_order_in_a_later_chunk_refuses_the_whole_run(store, applied):
     with pytest.raises(Rejected) as refused:
-        ingest_pkg.ingest(orders=orders(7, bad=[5]))
-    assert [error["loc"][:2] for error in refused.value.errors] == [["orders", 5]]
-    assert nothing_written()  # the first chunk was applied, then rolled back with the run
+        ingest_pkg.ingest(orders=orders(7, bad=[6]))
+    assert [error["loc"][:2] for error in refused.value.errors] == [["orders", 6]]
+    assert applied == [0, 3]  # the first two chunks were applied ...
+    assert nothing_written()  # ... and rolled back with the run
+
+
+def test_an_invalid_order_in_the_first_chunk_is_refused_before_the_transaction(store, applied, monkeypatch):
+    from django.db import transaction
+
+    entered = []
+    real_atomic = transaction.atomic
+    monkeypatch.setattr(
+        run_mod.transaction, "atomic", lambda *a, **k: entered.append(1) or real_atomic(*a, **k)
+    )
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=orders(7, bad=[1, 4]))
+    listed = sorted({tuple(error["loc"][:2]) for error in refused.value.errors})
+    assert listed == [("orders", 1), ("orders", 4)]  # the later chunks validated too, for the list
+    assert applied == [] and entered == []  # no write lock taken, as a single bad PUT before
+    assert nothing_written()
+
+
+def test_an_exact_copy_of_an_order_of_a_written_chunk_is_refused_as_a_repeat(store):
+    made = orders(5)
+    made.append(dict(made[0]))  # byte for byte, in the second chunk, after the first was written
+    with pytest.raises(Rejected) as refused:
+        ingest_pkg.ingest(orders=made)
+    assert refused.value.errors == [{"loc": ["orders", 5, "id"], "msg": "appears more than once in this run"}]
+    assert nothing_written()
+
+
+def test_a_dry_run_of_several_chunks_reports_them_all_and_keeps_nothing(store):
+    result = ingest_pkg.ingest(orders=orders(7), dry_run=True)
+    assert result.counts["orders"].new == 7
+    assert {message["order"] for message in result.messages} == {str(100 + i) for i in range(7)}
+    assert nothing_written()
 
 
 def test_every_invalid_order_is_listed_not_only_the_first(store):

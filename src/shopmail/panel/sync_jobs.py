@@ -8,9 +8,11 @@ to it (``<job>.job.json``, written whole and renamed into place), so any process
 panel on this machine can answer for it:
 
 * ``reading`` (parsing the file), ``checking`` (validated item by item: ``checked`` of
-  ``total``, the same progress the CLI's Rich bar shows), ``applying`` (the single transaction:
-  all or nothing), then ``done`` (with the result the page shows, e-mails queued) or ``failed``
-  (the file's error, or the invalid fields: nothing was applied).
+  ``total``, the same progress the CLI's Rich bar shows; the orders a chunk of 2,000 at a time,
+  each chunk applied in the run's single transaction before the next is read), ``applying``
+  (the rest of that transaction: restocks, back-order lines, the commit; all or nothing), then
+  ``done`` (with the result the page shows, e-mails queued) or ``failed`` (the file's error, or
+  the invalid fields: nothing was applied).
 * A job whose heartbeat stopped was cut off (the server stopped): its transaction was rolled
   back with it, so nothing was applied and the page says to upload again. Running the same
   file twice is safe (a run is idempotent by content hashes and message keys).

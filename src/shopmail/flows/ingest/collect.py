@@ -1,4 +1,4 @@
-"""Ingest, step 1: parse and validate what a run was sent, before any write.
+"""Ingest, step 1: parse and validate what a run was sent.
 
 An order whose exact content (by hash) is already stored is counted unchanged without being
 parsed or validated: that is what makes a full re-sync cheap. The rest is parsed (sync-file
@@ -61,10 +61,12 @@ def collect_chunks(
 ) -> Iterator[tuple[list[Item], list[dict[str, Any]]]]:
     """Validate what differs from what is stored, ``CHUNK`` items at a time, keeping nothing of
     the rest: yields each chunk's valid items (with their validated JSON) and its errors. An id
-    seen in an earlier chunk is refused as a repeat."""
+    seen in an earlier chunk is refused as a repeat, even when that chunk was written since and
+    the repeat is an exact copy (its hash now stored: ``ours``)."""
     key_field = _KEYS[kind]
     counts = result.counts[kind]
     seen: set[str] = set()
+    ours: set[str] = set()  # the hashes of the items this run validated
     stored = _all_order_hashes(raws) if kind == "orders" else None
     for chunk in chunks(enumerate(raws), CHUNK):
         valid: list[Item] = []
@@ -75,7 +77,7 @@ def collect_chunks(
             known = _known_order_hashes([digest for digest, _ in hashed])
         for (index, raw), (digest, maybe_nul) in zip(chunk, hashed, strict=True):
             counts.seen += 1
-            if digest in known:
+            if digest in known and digest not in ours:
                 counts.unchanged += 1
                 continue
             obj, item_errors = _parse(kind, index, raw)
@@ -94,6 +96,7 @@ def collect_chunks(
                 )
                 continue
             seen.add(item.key)
+            ours.add(digest)
             valid.append(item)
         if progress is not None:
             progress(len(chunk))

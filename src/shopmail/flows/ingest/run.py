@@ -11,6 +11,7 @@ reports the messages it would have queued. The steps are modules of their own: `
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -115,9 +116,16 @@ def _ingest_once(
     for kind, raws in (("products", products), ("customers", customers)):
         collected[kind], kind_errors = collect(kind, raws, result, progress=progress, context=context)
         errors.extend(kind_errors)
-    if errors and not partial:  # refused before any write, the orders' errors listed too (first)
-        chunks = collect_chunks("orders", orders, result, progress, context)
-        raise Rejected([error for _, found in chunks for error in found] + errors)
+    # The first chunk of orders is validated before the transaction: a run of up to CHUNK
+    # orders (every API call, webhook and staff action) with an invalid item is refused before
+    # it takes the write lock, as before chunked validation. A larger run validates its other
+    # chunks inside the transaction (below).
+    chunks = collect_chunks("orders", orders, result, progress, context)
+    first = next(chunks, None)
+    order_errors = list(first[1]) if first is not None else []
+    if (order_errors or errors) and not partial:  # refused before any write, every error listed
+        order_errors += [error for _, found in chunks for error in found]
+        raise Rejected(order_errors + errors)
     now = timezone.now()
     with transaction.atomic():
         run = SyncRun(source=source, dry_run=dry_run, silent=silent, started_at=now)
@@ -132,8 +140,8 @@ def _ingest_once(
         # so a large run holds one chunk's orders. An invalid order (without ``partial``) stops
         # the applying; the rest is still validated, for the list of every error, and the run is
         # refused: raising here rolls back what was applied, and nothing of the run is kept.
-        order_errors: list[dict[str, Any]] = []
-        for chunk, found in collect_chunks("orders", orders, result, progress, context):
+        order_errors = []
+        for chunk, found in itertools.chain([first] if first is not None else [], chunks):
             order_errors += found
             if order_errors and not partial:
                 continue

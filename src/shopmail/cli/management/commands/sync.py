@@ -44,7 +44,7 @@ class Command(BaseCommand):
             transient=False,
             disable=not console.is_terminal,
         ) as progress:
-            task = progress.add_task("Checking", total=len(doc))
+            task = progress.add_task("Checking and applying", total=len(doc))
             try:
                 result = ingest.ingest(
                     **doc.lists(),

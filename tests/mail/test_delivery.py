@@ -282,6 +282,47 @@ def test_a_claim_skips_rows_another_transaction_holds_without_waiting(api, smtp_
     assert claim("w", 10) == ids[:2]
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are PostgreSQL's (SQLite has one writer)"
+)
+def test_composing_leaves_out_payloads_another_worker_is_writing_without_waiting(api, smtp_store):
+    """A worker frozen inside its write of composed bytes keeps those payload rows locked; the
+    worker that took its claim over leaves them for after its own claim instead of waiting."""
+    import time
+
+    from django.db import transaction
+
+    from shopmail.mail.models import Payload
+    from shopmail.mail.worker import prepare
+    from shopmail.store.models import StoreSettings
+
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(2)]})
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            list(Payload.objects.select_for_update().filter(pk=ids[0]))
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        prepared = prepare(ids, StoreSettings.load())
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert waited < 5  # left out, not waited for (the holder lets go after 30 s)
+    assert [envelope.key for envelope in prepared.envelopes] == [str(pk) for pk in ids[1:]]
+    stored = dict(Payload.objects.values_list("pk", "raw"))
+    assert stored[ids[0]] is None and all(stored[pk] is not None for pk in ids[1:])
+
+
 def test_worker_killed_mid_batch_loses_nothing(api, smtp_store, smtp_server):
     api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(10)]})
     smtp_server.stall(30, stage="dot", times=1)  # the first message is received, its reply never comes

@@ -167,9 +167,28 @@ def prepare(ids: Sequence[int], store: StoreSettings) -> Prepared:
             )
         )
     with transaction.atomic():  # the composed bytes of the whole batch in one write
+        busy = _locked_elsewhere([payload.pk for payload in (*composed_now, *subject_only)])
+        if busy:
+            # Another worker is inside its own write of these payloads: one frozen mid-write
+            # whose claim was taken over (its row locks last as long as it stays frozen). They
+            # are left out of this batch, still claimed: they go out when the claim expires, by
+            # whichever worker holds them then, instead of this worker waiting on the lock.
+            composed_now = [payload for payload in composed_now if payload.pk not in busy]
+            subject_only = [payload for payload in subject_only if payload.pk not in busy]
+            prepared.envelopes = [e for e in prepared.envelopes if int(e.key) not in busy]
+            log.warning("%s message(s) locked by another worker's write: left for after the claim", len(busy))
         fast_update(composed_now, ["subject", "text", "html", "raw", "template_version"])
         fast_update(subject_only, ["subject", "template_version", "language"])
     return prepared
+
+
+def _locked_elsewhere(pks: Sequence[int]) -> set[int]:
+    """Of these payloads, the ones another transaction holds locked now (PostgreSQL); the free
+    ones are locked for this transaction. SQLite has one writer at a time: nothing to skip."""
+    if not pks or not connection.features.has_select_for_update_skip_locked:
+        return set()
+    free = with_pks(Payload.objects.select_for_update(skip_locked=True), pks).values_list("pk", flat=True)
+    return set(pks) - set(free)
 
 
 def _close_connection() -> None:

@@ -160,3 +160,22 @@ def test_a_stream_met_by_a_concurrent_run_is_not_run_again_on_an_empty_read(stor
     calls.clear()
     result = ingest_pkg.ingest(orders=orders(2))  # a list is read again: retried, and applied
     assert len(calls) == 2 and result.counts["orders"].new == 2
+
+
+def test_a_conflict_after_a_chunk_was_applied_retries_the_whole_run_from_the_start(store, monkeypatch):
+    from django.db import IntegrityError
+
+    real = run_mod.apply_orders
+    calls = []
+
+    def conflicting(chunk, *args):
+        calls.append(chunk[0].index)
+        if calls == [0, 3]:  # the second chunk of the first attempt meets a concurrent run
+            raise IntegrityError("UNIQUE constraint failed: store_order.external_id")
+        return real(chunk, *args)
+
+    monkeypatch.setattr(run_mod, "apply_orders", conflicting)
+    result = ingest_pkg.ingest(orders=orders(7))
+    assert calls == [0, 3, 0, 3, 6]  # the first chunk's writes were rolled back and made again
+    assert result.counts["orders"].new == 7 and Order.objects.count() == 7
+    assert Message.objects.filter(notification="order_confirmed").count() == 7  # none twice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import io
@@ -248,21 +249,17 @@ def test_a_claim_takes_order_mail_first_then_new_mail_before_retries(api, smtp_s
     assert Message.objects.get(pk=ids[7]).claimed_by == "live"
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SKIP LOCKED is PostgreSQL's (SQLite has one writer)"
-)
-def test_a_claim_skips_rows_another_transaction_holds_without_waiting(api, smtp_store):
-    import time
-
+@contextlib.contextmanager
+def locked_elsewhere(rows):
+    """``rows`` locked FOR UPDATE by another connection (a thread's own transaction) while the
+    block runs; it lets go after 30 s at the latest, or when the block ends."""
     from django.db import transaction
 
-    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(3)]})
-    ids = sorted(Message.objects.values_list("pk", flat=True))
     locked, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with transaction.atomic():
-            list(Message.objects.select_for_update().filter(pk__in=ids[:2]))
+            list(rows.select_for_update())
             locked.set()
             release.wait(30)
         connection.close()
@@ -271,12 +268,24 @@ def test_a_claim_skips_rows_another_transaction_holds_without_waiting(api, smtp_
     holder.start()
     try:
         assert locked.wait(10)
-        started = time.monotonic()
-        taken = claim("w", 10)
-        waited = time.monotonic() - started
+        yield
     finally:
         release.set()
         holder.join()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SKIP LOCKED is PostgreSQL's (SQLite has one writer)"
+)
+def test_a_claim_skips_rows_another_transaction_holds_without_waiting(api, smtp_store):
+    import time
+
+    api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(3)]})
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    with locked_elsewhere(Message.objects.filter(pk__in=ids[:2])):
+        started = time.monotonic()
+        taken = claim("w", 10)
+        waited = time.monotonic() - started
     assert taken == ids[2:]
     assert waited < 5  # skipped, not waited for (the holder lets go after 30 s)
     assert claim("w", 10) == ids[:2]
@@ -290,33 +299,16 @@ def test_composing_leaves_out_payloads_another_worker_is_writing_without_waiting
     worker that took its claim over leaves them for after its own claim instead of waiting."""
     import time
 
-    from django.db import transaction
-
     from shopmail.mail.models import Payload
     from shopmail.mail.worker import prepare
     from shopmail.store.models import StoreSettings
 
     api.post("/sync", {"orders": [order(str(i), status="processing") for i in range(2)]})
     ids = sorted(Message.objects.values_list("pk", flat=True))
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with transaction.atomic():
-            list(Payload.objects.select_for_update().filter(pk=ids[0]))
-            locked.set()
-            release.wait(30)
-        connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with locked_elsewhere(Payload.objects.filter(pk=ids[0])):
         started = time.monotonic()
         prepared = prepare(ids, StoreSettings.load())
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        holder.join()
     assert waited < 5  # left out, not waited for (the holder lets go after 30 s)
     assert [envelope.key for envelope in prepared.envelopes] == [str(pk) for pk in ids[1:]]
     stored = dict(Payload.objects.values_list("pk", "raw"))

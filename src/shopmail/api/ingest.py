@@ -45,8 +45,7 @@ def _errors_of_one() -> Iterator[None]:
 def put_order(request: HttpRequest, order_id: str) -> HttpResponse:
     body = _with_path_key(json_body(request), "id", order_id)
     with _errors_of_one():
-        result = ingest.ingest(orders=[body], source="api")
-    entry = result.orders.get(order_id) or ingest.empty_entry(order_id)
+        entry = ingest.ingest_order(order_id, body)
     return json_response(entry)
 
 

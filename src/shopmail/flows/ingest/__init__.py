@@ -10,7 +10,7 @@ from shopmail.core.errors import Rejected
 from shopmail.flows.ingest.collect import content_hash
 from shopmail.flows.ingest.plan import CLOCK_SKEW, OWN_SHIPMENT, keep_own_shipments
 from shopmail.flows.ingest.result import KINDS, LISTED, Counts, Item, Progress, RunResult, empty_entry
-from shopmail.flows.ingest.run import ingest
+from shopmail.flows.ingest.run import ingest, ingest_order
 from shopmail.flows.ingest.upsert import upsert_customers
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "content_hash",
     "empty_entry",
     "ingest",
+    "ingest_order",
     "keep_own_shipments",
     "upsert_customers",
 ]

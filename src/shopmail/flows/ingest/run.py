@@ -31,6 +31,7 @@ from shopmail.flows.ingest.apply import (
     write,
 )
 from shopmail.flows.ingest.collect import collect, collect_chunks
+from shopmail.flows.ingest.group import Group
 from shopmail.flows.ingest.plan import Planner
 from shopmail.flows.ingest.result import CHUNK, KINDS, Item, Progress, RunResult
 from shopmail.flows.ingest.upsert import upsert_customers, upsert_products
@@ -86,6 +87,15 @@ def ingest(
                 raise
             log.info("ingest conflict with a concurrent run; retrying", extra={"attempt": attempt + 1})
     raise AssertionError("unreachable")
+
+
+def ingest_order(key: str, body: Any) -> dict[str, Any]:
+    """One order from the API, applied in a group with the orders that arrive with it (ADR
+    0013, ``group``); its entry of the run (``empty_entry`` if the run lists nothing of it)."""
+    return _api_orders.submit(key, body)
+
+
+_api_orders = Group(lambda bodies: ingest(orders=bodies, source="api"))
 
 
 def _connection_lost() -> bool:

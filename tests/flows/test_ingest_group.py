@@ -5,6 +5,7 @@ second snapshot of one order waits for the next group; a lone order runs at once
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -61,16 +62,18 @@ def waiting(group: Group, count: int) -> None:
         time.sleep(0.005)
 
 
-def queue_behind_a_run(bodies: list[dict[str, Any]]) -> tuple[Gated, Group, list[Submitted]]:
+def queue_behind_a_run(bodies: list[dict[str, Any]], limit: int = 64) -> tuple[Gated, Group, list[Submitted]]:
     gated = Gated()
-    group = Group(gated)
+    group = Group(gated, limit=limit)
     first = Submitted(group, order("900"))
     deadline = time.monotonic() + 10
     while not gated.runs:
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    behind = [Submitted(group, body) for body in bodies]
-    waiting(group, len(bodies))
+    behind: list[Submitted] = []
+    for count, body in enumerate(bodies, 1):  # queued in this order
+        behind.append(Submitted(group, body))
+        waiting(group, count)
     gated.release.set()
     for thread in [first, *behind]:
         thread.join(20)
@@ -102,9 +105,7 @@ def test_a_group_with_an_invalid_order_runs_each_alone_so_only_that_one_is_refus
     bad["created_at"] = "not a time"
     gated, group, threads = queue_behind_a_run([order("901"), bad, order("903")])
 
-    assert gated.runs[:2] == [["900"], ["901", "902", "903"]]
-    assert sorted(run[0] for run in gated.runs[2:]) == ["901", "902", "903"]
-    assert all(len(run) == 1 for run in gated.runs[2:])
+    assert gated.runs == [["900"], ["901", "902", "903"], ["901"], ["902"], ["903"]]
     assert group.grouped == 0
     refused = threads[2]
     assert isinstance(refused.error, Rejected) and refused.entry is None
@@ -126,6 +127,64 @@ def test_a_second_snapshot_of_an_order_waits_for_the_next_group_and_is_applied_a
     assert Order.objects.get(external_id="901").status == "completed"
     assert [change["rule"] for change in threads[1].entry["changes"]] == ["order_received"]
     assert [change["rule"] for change in threads[3].entry["changes"]][-1] == "order_completed"
+
+
+def test_a_failed_group_is_run_alone_member_by_member_before_a_later_snapshot_of_one_of_them(store):
+    placed = order("901")
+    bad = order("902")
+    bad["created_at"] = "not a time"
+    done = evolve(placed, 5, status="completed", status_label="Completed")
+    gated, _group, threads = queue_behind_a_run([placed, bad, done])
+
+    assert gated.runs == [["900"], ["901", "902"], ["901"], ["902"], ["901"]]
+    assert [change["rule"] for change in threads[1].entry["changes"]] == ["order_received"]
+    assert threads[1].entry["stale"] is False
+    assert isinstance(threads[2].error, Rejected)
+    assert [change["rule"] for change in threads[3].entry["changes"]][-1] == "order_completed"
+    assert Order.objects.get(external_id="901").status == "completed"
+
+
+def test_a_group_takes_at_most_its_limit_and_the_rest_forms_the_next(store):
+    gated, group, threads = queue_behind_a_run([order(str(n)) for n in (901, 902, 903)], limit=2)
+
+    assert gated.runs == [["900"], ["901", "902"], ["903"]]
+    assert group.grouped == 2
+    assert all(thread.error is None and thread.entry for thread in threads)
+    assert Order.objects.count() == 4
+
+
+def test_a_waiter_interrupted_while_it_waits_leaves_and_passes_on_the_lead(store):
+    """An asynchronous exception (here SIGALRM in the main thread) in a waiting request must not
+    leave the group waiting for a leader that is gone."""
+    gated = Gated()
+    group = Group(gated)
+    first = Submitted(group, order("900"))
+    deadline = time.monotonic() + 10
+    while not gated.runs:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise TimeoutError("interrupted")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(TimeoutError):
+            group.submit("901", order("901"))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    later = Submitted(group, order("902"))  # queued behind the run, after the one that left
+    waiting(group, 1)
+    gated.release.set()
+    for thread in (first, later):
+        thread.join(20)
+        assert not thread.is_alive(), "the group waits for a leader that left"
+        assert thread.error is None
+    assert gated.runs == [["900"], ["902"]]
+    assert not group._leading and not group._waiting
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["900", "902"]
 
 
 def test_a_lone_order_runs_at_once_and_raises_its_own_error(store):

@@ -7,19 +7,17 @@ from __future__ import annotations
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from factories import evolve, order, shipment
-from fixtures.browser import launch
+from fixtures.browser import SHOTS, launch
 from fixtures.customer_kit import rendered
 from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="180" height="40" viewBox="0 0 180 40">
 <rect width="40" height="40" rx="8" fill="#ffffff"/><path d="M8 30 L20 10 L32 30 Z" fill="#0a7d5a"/>
 <text x="50" y="27" font-family="Georgia, serif" font-size="20" fill="#ffffff">Fjord &amp; Fell</text>

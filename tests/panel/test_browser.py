@@ -2,7 +2,8 @@
 
 Each journey starts its own server on the test database and signs in as staff. Mail is sent by
 ``drain()`` in this process (the server runs with ``--no-worker``) to the test SMTP server.
-Every main page is saved as a screenshot under docs/screenshots/ on the way.
+Every main page is saved as a screenshot on the way (into docs/screenshots/ with
+SHOPMAIL_UPDATE_SCREENSHOTS=1; ``fixtures.browser.SHOTS``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from pathlib import Path
 
 import orjson
 import pytest
 from panel_support import STAFF_EMAIL, STAFF_PASSWORD, password_hash
 
 from factories import evolve, order, shipment
-from fixtures.browser import drain_elsewhere, launch
+from fixtures.browser import SHOTS, drain_elsewhere, launch
 from shopmail.flows.ingest import ingest
 from shopmail.mail.models import Message, Status
 from shopmail.store.models import StoreSettings
@@ -26,7 +26,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,12 @@ holds it, so durability is unchanged; a lone request is the leader of a group of
 at once, without waiting for company.
 
 A group's run is all-or-nothing like any run. If it fails (an invalid order, a lost database,
-anything), every member runs again alone in its own thread, which is exactly the run it would
-have had without grouping: its own answer, its own error. A second PUT of an order already in
-the group waits for the next group, so two snapshots of one order are applied in the order
-they arrived.
+anything), the leader runs every member again alone, in arrival order, before the next group
+starts: exactly the run each would have had without grouping, its own answer or its own error
+(raised in its own thread). A second PUT of an order already in the group waits for the next
+group, so two snapshots of one order are applied in the order they arrived. A member
+interrupted while it waits (an asynchronous exception) leaves the queue and passes on a lead
+it was handed.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ LIMIT = 64  # orders per group
 
 
 class _Member:
-    __slots__ = ("body", "entry", "key", "lead", "wake")
+    __slots__ = ("body", "entry", "error", "key", "lead", "wake")
 
     def __init__(self, key: str, body: Any):
         self.key = key
         self.body = body
         self.wake = threading.Event()
         self.entry: dict[str, Any] | None = None
+        self.error: Exception | None = None  # its own run's error, raised in its own thread
         self.lead = False  # handed the lead: take the next group
 
 
@@ -56,35 +59,46 @@ class Group:
             lead = not self._leading
             self._leading = True
         if not lead:
-            member.wake.wait()
+            try:
+                member.wake.wait()
+            except BaseException:  # interrupted while waiting: leave, and pass on a lead
+                self._leave(member)
+                raise
         if member.lead:
-            member.wake.clear()
             lead = True
         if lead:
             self._lead(member)
-        if member.entry is None:  # its group's run failed: its own run, alone
+        if member.error is not None:
+            raise member.error
+        if member.entry is None:  # its leader was interrupted before running it
             return self._alone(member)
         return member.entry
 
     def _alone(self, member: _Member) -> dict[str, Any]:
-        result = self._run([member.body])
-        return result.order_result(member.key)
+        return self._run([member.body]).order_result(member.key)
 
     def _lead(self, member: _Member) -> None:
         # The leader is the oldest waiting member, so its group holds it; it keeps the lead
         # while the group runs, so that the orders arriving meanwhile form the next group.
         group = self._take()
         try:
-            result = self._run([each.body for each in group])
-        except Exception:
-            if len(group) == 1:
-                raise  # the leader's own run, in its own thread: its own error
-            # every member (the leader too) runs again alone, in ``submit``
-        else:
-            if len(group) > 1:
-                self.grouped += len(group)
-            for each in group:
-                each.entry = result.order_result(each.key)
+            try:
+                result = self._run([each.body for each in group])
+            except Exception:
+                if len(group) == 1:
+                    raise  # the leader's own run, in its own thread: its own error
+                # Each member runs alone, in arrival order, before the lead passes on: a later
+                # snapshot of one of these orders, waiting for the next group, comes after.
+                for each in group:
+                    try:
+                        each.entry = self._alone(each)
+                    except Exception as exc:
+                        each.error = exc
+            else:
+                if len(group) > 1:
+                    self.grouped += len(group)
+                for each in group:
+                    each.entry = result.order_result(each.key)
         finally:
             for each in group:
                 if each is not member:
@@ -104,6 +118,14 @@ class Group:
                     rest.append(each)
             self._waiting = rest
             return group
+
+    def _leave(self, member: _Member) -> None:
+        with self._lock:
+            if member in self._waiting:
+                self._waiting.remove(member)
+            handed = member.lead
+        if handed:
+            self._hand_over()
 
     def _hand_over(self) -> None:
         with self._lock:

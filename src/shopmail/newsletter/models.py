@@ -60,7 +60,10 @@ class Newsletter(models.Model):
 class Recipient(models.Model):
     """One customer on a newsletter's frozen recipient list, and the message queued for them."""
 
-    newsletter = models.ForeignKey(Newsletter, on_delete=models.CASCADE, related_name="recipients")
+    # indexed by the two unique constraints below, whose first column it is
+    newsletter = models.ForeignKey(
+        Newsletter, on_delete=models.CASCADE, related_name="recipients", db_index=False
+    )
     customer = models.ForeignKey("store.Customer", null=True, on_delete=models.SET_NULL)
     position = models.PositiveIntegerField()  # 0.. in list order; spaces due times under a rate limit
     email = models.CharField(max_length=254)

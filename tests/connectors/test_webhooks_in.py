@@ -230,7 +230,12 @@ def test_woocommerce_customer_and_product_webhooks(shops, client):
         # SPEC section 3/4: meanings through the platform's preset of the status map
         ("shopify", "order_pending.json", "1073459983", ["admin_order_placed", "order_received"]),
         # paid and fulfilled with a shipment: confirmed and shipped (no order_completed after order_shipped)
-        ("shopify", "order_paid_fulfilled.json", "1073459972", ["admin_order_placed", "order_confirmed", "order_shipped"]),  # noqa: E501
+        (
+            "shopify",
+            "order_paid_fulfilled.json",
+            "1073459972",
+            ["admin_order_placed", "order_confirmed", "order_shipped"],
+        ),
         ("shopify", "order_cancelled.json", "450789469", ["admin_order_placed"]),
         ("woocommerce", "order.json", "727", ["admin_order_placed", "order_confirmed"]),
     ],

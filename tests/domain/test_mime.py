@@ -752,8 +752,21 @@ def test_hostile_input_round_trips_without_injection(
 # --------------------------------------------------------------------------- quoted-printable pieces
 
 _QP_HOSTILE = [
-    ".", "From me", "\n.\n", " ", "\t", "=", "a" * 75, "é" * 40, "\r\n", "x\n",
-    "a" * 75 + " \n", "b" * 75 + "\t\n", "c" * 74 + " \nd", "x" * 76 + " ", "=" * 30 + " \n",
+    ".",
+    "From me",
+    "\n.\n",
+    " ",
+    "\t",
+    "=",
+    "a" * 75,
+    "é" * 40,
+    "\r\n",
+    "x\n",
+    "a" * 75 + " \n",
+    "b" * 75 + "\t\n",
+    "c" * 74 + " \nd",
+    "x" * 76 + " ",
+    "=" * 30 + " \n",
 ]
 _qp_pieces = st.lists(
     st.text(st.characters(blacklist_categories=["Cs"]), max_size=300)
@@ -787,4 +800,3 @@ def test_qp_pieces_join_into_one_valid_body(parts: list[str]) -> None:
     expected = "".join(part.replace("\r\n", "\n").replace("\r", "\n") for part in parts)
     decoded = binascii.a2b_qp(body.replace(b"\r\n", b"\n")).decode("utf-8")
     assert decoded == expected
-

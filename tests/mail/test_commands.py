@@ -46,9 +46,7 @@ def test_smtp_url_seeds_the_transport_on_first_start(db, settings):
     StoreSettings.objects.all().delete()
     transport = StoreSettings.load().transport
     assert transport["kind"] == "smtp" and transport["host"] == "mail.example.com"
-    assert (
-        transport["port"] == 2525 and transport["security"] == "starttls"
-    )
+    assert transport["port"] == 2525 and transport["security"] == "starttls"
     from shopmail.core import secretbox
 
     assert transport["password"].startswith("sealed:") and secretbox.unseal(transport["password"]) == "p@ss"

@@ -27,7 +27,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 @pytest.fixture(scope="module")
 def browser():
     from django.core.management import call_command

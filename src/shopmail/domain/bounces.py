@@ -214,8 +214,12 @@ def _plain_text_recipients(message: Message) -> list[RecipientStatus]:
         if code:
             line = report_text[code.start() :].splitlines()[0].strip()
     return [
-        RecipientStatus(email=address, action="failed" if status.startswith("5") else "", status=status,
-                        diagnostic=_text(line))
+        RecipientStatus(
+            email=address,
+            action="failed" if status.startswith("5") else "",
+            status=status,
+            diagnostic=_text(line),
+        )
         for address in seen
     ]
 

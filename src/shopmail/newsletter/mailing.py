@@ -464,4 +464,3 @@ def compose_registered(
     if not payload.context.get("newsletter_id"):
         return None
     return replace(compose(message, payload, settings), keep=False)
-

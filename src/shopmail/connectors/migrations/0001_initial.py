@@ -5,50 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Connector',
+            name="Connector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=20, unique=True)),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('cursor', models.DateTimeField(blank=True, null=True)),
-                ('pull_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_pull_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('last_summary', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("platform", models.CharField(max_length=20, unique=True)),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                ("cursor", models.DateTimeField(blank=True, null=True)),
+                ("pull_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_pull_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("last_summary", models.JSONField(blank=True, default=dict)),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookCount',
+            name="WebhookCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=20)),
-                ('outcome', models.CharField(max_length=20)),
-                ('count', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("platform", models.CharField(max_length=20)),
+                ("outcome", models.CharField(max_length=20)),
+                ("count", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('platform', 'outcome'), name='connectors_count_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("platform", "outcome"), name="connectors_count_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=20)),
-                ('delivery_id', models.CharField(max_length=200)),
-                ('topic', models.CharField(blank=True, default='', max_length=100)),
-                ('outcome', models.CharField(blank=True, default='', max_length=20)),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("platform", models.CharField(max_length=20)),
+                ("delivery_id", models.CharField(max_length=200)),
+                ("topic", models.CharField(blank=True, default="", max_length=100)),
+                ("outcome", models.CharField(blank=True, default="", max_length=20)),
+                ("received_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('platform', 'delivery_id'), name='connectors_delivery_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("platform", "delivery_id"), name="connectors_delivery_once"
+                    )
+                ],
             },
         ),
     ]

@@ -5,33 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0002_initial'),
+        ("mail", "0002_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerBeat',
+            name="WorkerBeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker_id', models.CharField(max_length=64, unique=True)),
-                ('host', models.CharField(max_length=255)),
-                ('pid', models.IntegerField()),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('seen_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('transport', models.CharField(blank=True, default='', max_length=20)),
-                ('sent', models.BigIntegerField(default=0)),
-                ('deferred', models.BigIntegerField(default=0)),
-                ('failed', models.BigIntegerField(default=0)),
-                ('held', models.BigIntegerField(default=0)),
-                ('config_error', models.TextField(blank=True, default='')),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("worker_id", models.CharField(max_length=64, unique=True)),
+                ("host", models.CharField(max_length=255)),
+                ("pid", models.IntegerField()),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("seen_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                ("transport", models.CharField(blank=True, default="", max_length=20)),
+                ("sent", models.BigIntegerField(default=0)),
+                ("deferred", models.BigIntegerField(default=0)),
+                ("failed", models.BigIntegerField(default=0)),
+                ("held", models.BigIntegerField(default=0)),
+                ("config_error", models.TextField(blank=True, default="")),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ('-seen_at', 'worker_id'),
+                "ordering": ("-seen_at", "worker_id"),
             },
         ),
     ]

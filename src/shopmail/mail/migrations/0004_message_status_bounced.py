@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0003_worker_beat'),
+        ("mail", "0003_worker_beat"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('deferred', 'Deferred'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('held', 'Held'), ('bounced', 'Bounced')], default='queued', max_length=10),
+            model_name="message",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("deferred", "Deferred"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                    ("held", "Held"),
+                    ("bounced", "Bounced"),
+                ],
+                default="queued",
+                max_length=10,
+            ),
         ),
     ]

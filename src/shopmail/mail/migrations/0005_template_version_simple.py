@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0004_message_status_bounced'),
+        ("mail", "0004_message_status_bounced"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='templateversion',
-            name='extra_position',
-            field=models.CharField(blank=True, default='', max_length=6),
+            model_name="templateversion",
+            name="extra_position",
+            field=models.CharField(blank=True, default="", max_length=6),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='extra_text',
-            field=models.TextField(blank=True, default=''),
+            model_name="templateversion",
+            name="extra_text",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='simple',
+            model_name="templateversion",
+            name="simple",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='simple_subject',
-            field=models.TextField(blank=True, default=''),
+            model_name="templateversion",
+            name="simple_subject",
+            field=models.TextField(blank=True, default=""),
         ),
     ]

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('newsletter', '0001_initial'),
+        ("newsletter", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='consent',
-            name='source',
-            field=models.CharField(choices=[('shop', 'Shop'), ('account', 'Account'), ('unsubscribe_link', 'Unsubscribe Link'), ('one_click', 'One Click'), ('panel', 'Panel'), ('api', 'Api'), ('complaint', 'Complaint')], max_length=20),
+            model_name="consent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("shop", "Shop"),
+                    ("account", "Account"),
+                    ("unsubscribe_link", "Unsubscribe Link"),
+                    ("one_click", "One Click"),
+                    ("panel", "Panel"),
+                    ("api", "Api"),
+                    ("complaint", "Complaint"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

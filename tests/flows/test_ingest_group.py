@@ -226,3 +226,18 @@ def test_concurrent_api_puts_each_get_their_own_order_back(api):
         assert len(response.json()["messages"]) == 2
     assert Order.objects.count() == 16
     assert Message.objects.count() == 32
+
+
+def test_api_orders_are_grouped_on_sqlite_and_run_side_by_side_on_postgresql(store, monkeypatch):
+    from django.db import connection
+
+    from shopmail.flows.ingest import ingest_order
+    from shopmail.flows.ingest import run as run_mod
+
+    gated = Gated()
+    gated.release.set()
+    monkeypatch.setattr(run_mod, "_api_orders", Group(gated))
+    entry = ingest_order("900", order("900"))
+    assert [change["rule"] for change in entry["changes"]] == ["order_received"]
+    assert gated.runs == ([["900"]] if connection.vendor == "sqlite" else [])
+    assert Order.objects.filter(external_id="900").exists()

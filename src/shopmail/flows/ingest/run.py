@@ -90,9 +90,15 @@ def ingest(
 
 
 def ingest_order(key: str, body: Any) -> dict[str, Any]:
-    """One order from the API, applied in a group with the orders that arrive with it (ADR
-    0013, ``group``); its entry of the run (``empty_entry`` if the run lists nothing of it)."""
-    return _api_orders.submit(key, body)
+    """One order from the API; its entry of the run (``empty_entry`` if it lists nothing of it).
+
+    On SQLite, whose runs take turns at the one writer anyway (ADR 0008), it is applied in a
+    group with the orders that arrive with it (ADR 0013, ``group``). On PostgreSQL runs proceed
+    side by side and commits already share the WAL's flushes: grouping them would make each
+    wait for the others (measured: a slower PUT at 50 orders/s), so each runs on its own."""
+    if connection.vendor == "sqlite":
+        return _api_orders.submit(key, body)
+    return ingest(orders=[body], source="api").order_result(key)
 
 
 _api_orders = Group(lambda bodies: ingest(orders=bodies, source="api"))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shopmail.db import db_value, fast_update, insert_rows, raw_rows, with_pks
+from shopmail.db import COPY_FROM, db_value, fast_create, fast_update, insert_rows, raw_rows, with_pks
 from shopmail.mail.models import Attempt, Message
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +148,11 @@ def test_values_in_reads_the_columns_of_rows_whose_key_is_listed_in_chunks_with_
     low = values_in(Product, ["sku"], "sku", ["S0", "S1", "S2", "S3"], stock_quantity=1)
     assert sorted(low) == [("S1",)]
     assert values_in(Product, ["sku"], "sku", []) == []
+    odd = ['S{1,"2"}', "back\\slash", "it's", "NULL", "a b"]  # an array literal's own characters
+    Product.objects.bulk_create([Product(sku=sku, name=sku) for sku in odd])
+    assert sorted(values_in(Product, ["name"], "sku", odd)) == sorted((sku,) for sku in odd)
+    pks = list(Product.objects.filter(sku__in=odd).values_list("pk", flat=True))
+    assert sorted(values_in(Product, ["sku"], "pk", pks)) == sorted((sku,) for sku in odd)  # integer keys
 
 
 def _fields(obj):
@@ -305,3 +310,48 @@ def test_fast_update_never_cuts_a_value_longer_than_its_column():
     else:  # SQLite does not enforce the length: kept whole, as the ORM would keep it
         fast_update([customer], ["country"])
         assert Customer.objects.get().country == "NOR"
+
+
+@pytest.mark.parametrize("count", [COPY_FROM - 1, COPY_FROM])  # INSERT ... VALUES, and COPY on PostgreSQL
+def test_many_rows_keep_every_awkward_value_as_the_orm_reads_it(count):
+    from shopmail.store.models import Customer
+
+    awkward = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "", "'; DROP TABLE x; --", "ø €"]
+    people = [
+        Customer(
+            external_id=f"c{i}",
+            email=f"c{i}@x.com",
+            first_name=awkward[i % len(awkward)],
+            data={"text": awkward[i % len(awkward)], "none": None},
+            registered_at=None if i % 2 else dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        )
+        for i in range(count)
+    ]
+    fast_create(people)
+    stored = {c.pk: c for c in Customer.objects.all()}
+    assert sorted(stored) == sorted(p.pk for p in people)
+    for person in people:
+        row = stored[person.pk]
+        assert (row.first_name, row.data, row.registered_at) == (
+            person.first_name,
+            person.data,
+            person.registered_at,
+        )
+    [message] = messages(1)
+    at = db_value(Attempt, "at", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    rows = [(message.pk, at, "sent", None, awkward[i % 7], "w") for i in range(count)]
+    insert_rows(Attempt, ["message", "at", "outcome", "code", "reply", "worker"], rows)
+    assert sorted(Attempt.objects.values_list("reply", flat=True)) == sorted(row[4] for row in rows)
+    assert set(Attempt.objects.values_list("code", flat=True)) == {None}
+
+
+def test_a_duplicate_among_many_new_rows_raises_djangos_integrity_error_and_writes_none():
+    from django.db import IntegrityError, transaction
+
+    from shopmail.store.models import Customer
+
+    Customer.objects.create(external_id="c7", email="c7@x.com")
+    people = [Customer(external_id=f"c{i}", email=f"c{i}@x.com") for i in range(COPY_FROM * 2)]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fast_create(people)
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["c7"]

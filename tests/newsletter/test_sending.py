@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 
 import pytest
+from django.db import connection
 from newsletter_support import customer, parsed, quick, unsubscribe_path
 
 from shopmail.mail import editing
@@ -271,9 +272,10 @@ def test_crash_mid_send_then_restart_sends_nobody_twice(smtp_store, smtp_server,
             # links, in the same statement) and has not committed: its transaction is rolled back
             raise RuntimeError("power cut")
 
+    sending.freeze(letter.pk)  # as send() does on SQLite; on PostgreSQL it queues in one go (below)
     monkeypatch.setattr(sending, "_execute", crashing_execute)
     with pytest.raises(RuntimeError):
-        sending.send(letter)
+        sending.queue_pending(letter.pk)
     letter.refresh_from_db()
     assert letter.status == NewsletterStatus.SENDING and letter.recipient_count == 120
     assert Message.objects.filter(notification="newsletter").count() == 50
@@ -287,6 +289,37 @@ def test_crash_mid_send_then_restart_sends_nobody_twice(smtp_store, smtp_server,
     received = smtp_server.wait_for(120)
     counts = Counter(m.rcpt_tos[0] for m in received)
     assert len(counts) == 120 and max(counts.values()) == 1
+
+
+@delivery
+def test_a_crash_before_send_commits_queues_nobody_and_sending_again_queues_everyone_once(
+    smtp_store, smtp_server, monkeypatch
+):
+    many(60)
+    letter = newsletter()
+    real_execute = sending._execute
+
+    def crashing_execute(cursor, sql, params):
+        real_execute(cursor, sql, params)
+        if 'INSERT INTO "mail_message"' in sql:  # the messages are made, nothing is committed
+            raise RuntimeError("power cut")
+
+    monkeypatch.setattr(sending, "_execute", crashing_execute)
+    with pytest.raises(RuntimeError):
+        sending.send(letter)
+    letter.refresh_from_db()
+    assert Message.objects.filter(notification="newsletter").count() == 0
+    if connection.vendor == "postgresql":  # frozen and queued in one statement: both undone
+        assert letter.status == NewsletterStatus.DRAFT and not Recipient.objects.exists()
+    else:  # the list was frozen in a transaction of its own, the first chunk was undone
+        assert letter.status == NewsletterStatus.SENDING and Recipient.objects.count() == 60
+    monkeypatch.setattr(sending, "_execute", real_execute)
+    assert sending.send(letter).status == NewsletterStatus.QUEUED
+    drain()
+    received = smtp_server.wait_for(60)
+    counts = Counter(m.rcpt_tos[0] for m in received)
+    assert len(counts) == 60 and max(counts.values()) == 1
+    assert Recipient.objects.filter(newsletter=letter, message__isnull=True).count() == 0
 
 
 @delivery

@@ -117,14 +117,63 @@ def _insert_recipients(newsletter: Newsletter, customers: QuerySet[Customer]) ->
         return max(cursor.rowcount, 0)
 
 
+def _insert_recipients_queued(
+    newsletter: Newsletter, customers: QuerySet[Customer], settings: StoreSettings
+) -> int:
+    """PostgreSQL, no rate limit: ``_insert_recipients`` and ``_queue_chunk`` of every chunk in one
+    statement, each recipient born with its message and payload (ADR 0014). Nothing is looked up
+    or updated afterwards: on PostgreSQL, updating 100,000 recipients to link them was a third
+    of queueing. A suppressed address is frozen as skipped, with no message."""
+    segment_sql, params = customers.values(cid=F("pk"), addr=F("email")).query.sql_with_params()
+    q = connection.ops.quote_name
+    r, messages, payloads, people, _key, columns, _keyed, language = _names()
+    suppressed = q(Suppression._meta.db_table)
+    due = _due_times(newsletter, [0])
+    prefix = f"newsletter:{newsletter.pk}:"
+    context = orjson.dumps(
+        {"newsletter_id": newsletter.pk, "newsletter_revision": newsletter.revision}
+    ).decode()
+    # identifiers from model metadata and Django's own compiled query; values are parameters
+    sql = (
+        "WITH seg AS MATERIALIZED (SELECT MIN(seg.cid) AS cid, MIN(seg.addr) AS addr,"
+        " ROW_NUMBER() OVER (ORDER BY MIN(seg.cid)) - 1 AS pos,"
+        f" LOWER(TRIM(MIN(seg.addr))) IN (SELECT email FROM {suppressed}) AS barred"
+        f" FROM ({segment_sql}) seg GROUP BY LOWER(TRIM(seg.addr))),"
+        " todo AS MATERIALIZED (SELECT seg.cid, seg.addr, seg.pos, seg.barred, c.email,"
+        f" {language} AS lang, CASE WHEN seg.barred THEN NULL"
+        " ELSE nextval(pg_get_serial_sequence(%s, 'id')) END AS mid"
+        f" FROM seg JOIN {people} c ON c.id = seg.cid),"
+        f" made AS (INSERT INTO {messages} (id, {columns}) SELECT mid, CAST(%s AS TEXT) || cid, %s, email,"
+        " %s, %s, %s, '', NULL, 0, NULL, NULL, CAST(%s AS TEXT) || pos || CAST(%s AS TEXT), %s, NULL, ''"
+        " FROM todo WHERE mid IS NOT NULL),"
+        f" paid AS (INSERT INTO {payloads} (message_id, language, context, reply_to, subject, text, html,"
+        " raw, template_version) SELECT mid, lang, CAST(%s AS JSONB), '', '', '', '', NULL, ''"
+        " FROM todo WHERE mid IS NOT NULL)"
+        f" INSERT INTO {r} (newsletter_id, customer_id, position, email, language, skipped, message_id)"
+        " SELECT %s, cid, pos, addr, CASE WHEN barred THEN '' ELSE lang END,"
+        " CASE WHEN barred THEN 'suppressed' ELSE '' END, mid FROM todo"
+    )
+    values = [
+        *params, settings.default_language, Message._meta.db_table,
+        prefix, NOTIFICATION, Status.QUEUED, Priority.BULK, _adapt(due[0] if due else timezone.now()),
+        f"<{uuid.uuid4().hex}.", f"@{outbox.message_id_domain(settings.from_email)}>", _adapt(timezone.now()),
+        context, newsletter.pk,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        _execute(cursor, sql, values)
+        return max(cursor.rowcount, 0)
+
+
 def freeze(
     newsletter_id: int,
     *,
     at: dt.datetime | None = None,
     rate_per_hour: int | None = None,
     settings: StoreSettings | None = None,
+    queue: bool = False,
 ) -> Newsletter:
-    """Fix the recipient list (once; later calls change nothing)."""
+    """Fix the recipient list (once; later calls change nothing). With ``queue`` on PostgreSQL
+    and no rate limit, the recipients' messages are queued in the same statement (``send``)."""
     settings = settings or StoreSettings.load()
     with transaction.atomic():
         newsletter = Newsletter.objects.select_for_update().get(pk=newsletter_id)
@@ -135,13 +184,18 @@ def freeze(
             filters = segments.clean(filters_of(newsletter))
         except segments.SegmentError as exc:
             raise SendError(exc.errors) from None
-        count = _insert_recipients(newsletter, segments.queryset(filters, settings.default_language))
         newsletter.status = NewsletterStatus.SENDING
         newsletter.filters = filters
         newsletter.scheduled_at = at
         newsletter.rate_per_hour = rate_per_hour or None
-        newsletter.recipient_count = count
         newsletter.send_started_at = timezone.now()
+        customers = segments.queryset(filters, settings.default_language)
+        if queue and not newsletter.rate_per_hour and connection.vendor == "postgresql":
+            newsletter.recipient_count = _insert_recipients_queued(newsletter, customers, settings)
+            newsletter.status, newsletter.queued_at = NewsletterStatus.QUEUED, timezone.now()
+            wakeup.queued()
+        else:
+            newsletter.recipient_count = _insert_recipients(newsletter, customers)
         newsletter.save()
     return newsletter
 
@@ -459,7 +513,7 @@ def send(
         raise SendError([{"loc": ["at"], "msg": "needs a zone"}])
     if rate_per_hour is not None and rate_per_hour < 1:
         raise SendError([{"loc": ["rate_per_hour"], "msg": "must be at least 1"}])
-    freeze(newsletter.pk, at=at, rate_per_hour=rate_per_hour, settings=settings)
+    freeze(newsletter.pk, at=at, rate_per_hour=rate_per_hour, settings=settings, queue=True)
     return queue_pending(newsletter.pk, settings)
 
 

@@ -11,7 +11,8 @@ Two steps, both safe to repeat:
    twice; sending again simply resumes.
 
 Without a rate limit a chunk is a few set-based statements (``_queue_chunk``: 100,000
-recipients in about 2 s, issue 26): the payload names only the newsletter, and the recipient's
+recipients in about 2 s, issue 26); on PostgreSQL ``send`` freezes and queues the whole list in
+one statement, each recipient inserted with its message and payload (ADR 0014): the payload names only the newsletter, and the recipient's
 personal parts (name, address, unsubscribe link and headers, language) are read from the
 recipient row when the worker composes (``complete``, one query per worker batch). With a rate
 limit every message gets its own due time, so recipients are queued object by object

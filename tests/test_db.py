@@ -355,3 +355,19 @@ def test_a_duplicate_among_many_new_rows_raises_djangos_integrity_error_and_writ
     with pytest.raises(IntegrityError), transaction.atomic():
         fast_create(people)
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["c7"]
+
+
+@pytest.mark.parametrize("count", [COPY_FROM - 1, COPY_FROM])
+def test_a_value_that_cannot_be_converted_leaves_the_transaction_usable_and_no_keys_set(count):
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from shopmail.store.models import Customer
+
+    people = [Customer(external_id=f"c{i}", email=f"c{i}@x.com") for i in range(count)]
+    people[-1].registered_at = "not a time"
+    with transaction.atomic():
+        with pytest.raises(ValidationError):
+            fast_create(people)
+        assert Customer.objects.count() == 0  # the transaction still answers
+    assert all(person.pk is None for person in people)

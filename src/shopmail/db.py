@@ -281,30 +281,33 @@ def _copy(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[An
 
 
 def _copy_created(model: type[Model], objs: Sequence[Any], converters: list[Any], names: list[str]) -> None:
-    """``fast_create`` with COPY: the new rows' keys are drawn from the table's sequence first."""
+    """``fast_create`` with COPY: the new rows' keys are drawn from the table's sequence first.
+
+    Every value is converted before COPY starts: an error in a converter (a ValidationError) then
+    leaves the transaction usable, as it does before an INSERT. The objects get their keys only
+    once the rows are in, as with an INSERT."""
     pk = model._meta.pk
+    rows = [
+        [
+            value if convert is None else convert(value)
+            for convert, value in zip(converters, values, strict=True)
+        ]
+        for values in ([getattr(obj, name) for name in names] for obj in objs)
+    ]
+    keys: list[Any] = []
     if getattr(objs[0], pk.attname) is None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [model._meta.db_table, pk.column, len(objs)],
+                [connection.ops.quote_name(model._meta.db_table), pk.column, len(objs)],
             )
-            for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, key)
-        converters, names = [None, *converters], [pk.attname, *names]
-    columns = [column(model, name) for name in names]
-    _copy(
-        model,
-        columns,
-        (
-            [
-                value if convert is None else convert(value)
-                for convert, value in zip(converters, values, strict=True)
-            ]
-            for values in ([getattr(obj, name) for name in names] for obj in objs)
-        ),
-    )
-    for obj in objs:
+            keys = [key for (key,) in cursor.fetchall()]
+        rows = [[key, *row] for key, row in zip(keys, rows, strict=True)]
+        names = [pk.attname, *names]
+    _copy(model, [column(model, name) for name in names], rows)
+    for obj, key in zip(objs, keys or [None] * len(objs), strict=True):
+        if key is not None:
+            setattr(obj, pk.attname, key)
         obj._state.adding, obj._state.db = False, connection.alias
 
 

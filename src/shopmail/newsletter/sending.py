@@ -12,9 +12,10 @@ Two steps, both safe to repeat:
 
 Without a rate limit a chunk is a few set-based statements (``_queue_chunk``: 100,000
 recipients in about 2 s, issue 26); on PostgreSQL ``send`` freezes and queues the whole list in
-one statement, each recipient inserted with its message and payload (ADR 0014): the payload names only the newsletter, and the recipient's
-personal parts (name, address, unsubscribe link and headers, language) are read from the
-recipient row when the worker composes (``complete``, one query per worker batch). With a rate
+one statement, each recipient inserted with its message and payload (ADR 0014). The payload
+names only the newsletter; the recipient's personal parts (name, address, unsubscribe link and
+headers, language) are read from the recipient row when the worker composes (``complete``, one
+query per worker batch). With a rate
 limit every message gets its own due time, so recipients are queued object by object
 (``_queue_batch``), their personal parts in the payload. Either way the shared parts are
 rendered once per newsletter when the worker composes (``mailing``). Bulk priority lets order
@@ -155,7 +156,7 @@ def _insert_recipients_queued(
         " CASE WHEN barred THEN 'suppressed' ELSE '' END, mid FROM todo"
     )
     values = [
-        *params, settings.default_language, Message._meta.db_table,
+        *params, settings.default_language, connection.ops.quote_name(Message._meta.db_table),
         prefix, NOTIFICATION, Status.QUEUED, Priority.BULK, _adapt(due[0] if due else timezone.now()),
         f"<{uuid.uuid4().hex}.", f"@{outbox.message_id_domain(settings.from_email)}>", _adapt(timezone.now()),
         context, newsletter.pk,
@@ -343,7 +344,8 @@ def _queue_chunk(newsletter_id: int, settings: StoreSettings, low: int) -> bool:
             # gone, or opted out, since the list was frozen
             _execute(
                 cursor,
-                f"UPDATE {r} SET skipped = 'deleted' WHERE {chunk.pending} AND {r}.customer_id IS NULL",
+                f"UPDATE {r} SET skipped = 'deleted' WHERE {chunk.pending} AND ({r}.customer_id IS NULL"
+                f" OR NOT EXISTS (SELECT 1 FROM {people} c WHERE c.id = {r}.customer_id))",
                 chunk.span,
             )
             _execute(
@@ -420,8 +422,8 @@ def _queue_in_one_statement(cursor: Any, chunk: _Chunk) -> None:
         f" WHERE fresh OR NOT EXISTS (SELECT 1 FROM {payloads} p WHERE p.message_id = todo.mid))"
         f" UPDATE {r} SET message_id = todo.mid, language = todo.lang FROM todo WHERE {r}.id = todo.rid",
         [
-            Message._meta.db_table, chunk.key, chunk.language, chunk.key, *chunk.span,
-            NOTIFICATION, Status.QUEUED, Priority.BULK, chunk.due_at, *chunk.message_ids,
+            connection.ops.quote_name(Message._meta.db_table), chunk.key, chunk.language, chunk.key,
+            *chunk.span, NOTIFICATION, Status.QUEUED, Priority.BULK, chunk.due_at, *chunk.message_ids,
             _adapt(timezone.now()), chunk.context,
         ],
     )  # fmt: skip

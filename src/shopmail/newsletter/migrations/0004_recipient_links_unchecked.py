@@ -63,4 +63,17 @@ class Migration(migrations.Migration):
                 to="newsletter.newsletter",
             ),
         ),
+        # Backwards this runs first: an id whose row is gone (a customer deleted while a list was
+        # being frozen) would make adding the constraints back fail. Forwards it does nothing.
+        migrations.RunSQL(
+            migrations.RunSQL.noop,
+            reverse_sql=[
+                "UPDATE newsletter_recipient SET customer_id = NULL WHERE customer_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM store_customer c WHERE c.id = newsletter_recipient.customer_id)",
+                "UPDATE newsletter_recipient SET message_id = NULL WHERE message_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM mail_message m WHERE m.id = newsletter_recipient.message_id)",
+                "DELETE FROM newsletter_recipient"
+                " WHERE NOT EXISTS (SELECT 1 FROM newsletter_newsletter n WHERE n.id = newsletter_recipient.newsletter_id)",
+            ],
+        ),
     ]

@@ -43,7 +43,10 @@ def many(count: int, start: int = 0, **fields) -> list[Customer]:
         )
         for i in range(start, start + count)
     )
-    return list(Customer.objects.filter(external_id__in=[f"c{i}" for i in range(start, start + count)]))
+    # in the order made (c{start} first): a query without ORDER BY may return any order
+    return list(
+        Customer.objects.filter(external_id__in=[f"c{i}" for i in range(start, start + count)]).order_by("pk")
+    )
 
 
 def newsletter(subject: str = "Winter news", filters=None) -> Newsletter:

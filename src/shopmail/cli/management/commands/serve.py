@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from shopmail.core import secretbox
+from shopmail.sqlite import checkpoint
 from shopmail.store.models import StoreSettings
 
 log = logging.getLogger("shopmail.serve")
@@ -73,6 +74,7 @@ class Command(BaseCommand):
         warmup.settle()  # and start-up's objects kept out of the garbage collector's full runs
 
         stop = threading.Event()
+        checkpointer = checkpoint.start(stop)  # the WAL's checkpoints off the writers' path (SQLite)
         worker_thread = None
         if not options["no_worker"]:
             from shopmail.mail.worker import run_in_thread
@@ -114,3 +116,5 @@ class Command(BaseCommand):
             stop.set()
             if worker_thread is not None:
                 worker_thread.join(timeout=30)
+            if checkpointer is not None:
+                checkpointer.thread.join(timeout=5)

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shopmail.mail import warmup
 from shopmail.mail.worker import Worker, log
+from shopmail.sqlite import checkpoint
 
 
 class Command(BaseCommand):
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         if not options["once"]:  # a long-lived worker: ready before its first batch
             warmup.warm()  # a large sync's e-mails are composed here (ADR 0011)
             warmup.settle()
+        checkpointer = checkpoint.start(stop)  # the WAL's checkpoints off the claims' path (SQLite)
         try:
             worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
             asyncio.run(worker.run(once=options["once"]))
@@ -73,7 +75,9 @@ class Command(BaseCommand):
         finally:
             # --once: the others finish draining on their own (a SIGTERM would make them give
             # back the batch they had claimed ahead)
-            failed = team.wait()
+            failed = team.wait()  # sets stop
+            if checkpointer is not None:
+                checkpointer.thread.join(timeout=5)
         if failed:
             raise CommandError(f"{failed} worker process(es) ended with an error")
 

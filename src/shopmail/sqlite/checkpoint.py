@@ -1,0 +1,81 @@
+"""WAL checkpoints on a thread of their own, off the path of the writers that need speed.
+
+In WAL mode every commit appends to ``shopmail.sqlite3-wal``; a *checkpoint* copies those pages
+into the database file and fsyncs both (``synchronous=FULL``). By default SQLite runs it inside
+the commit that takes the WAL past 1,000 pages, so one commit in every few hundred waits for it.
+In the worker that commit is a claim or an outcome write, and sending stopped for it: in
+``bench/delivery.py``'s L4 lane the sixth claim of 1,024 messages took 130-160 ms instead of
+5-10 ms, every run (ADR 0015).
+
+Long-running processes (``serve``, ``worker``) therefore start a :class:`Checkpointer`: its own
+connection runs a ``PASSIVE`` checkpoint (it never blocks a reader or a writer and takes no
+write lock) once a second when something was committed since its last one. SQLite's own
+automatic checkpoint stays on as the safety net, at ``AUTOCHECKPOINT_PAGES`` (settings), so a
+process without this thread (a CLI command, a test) or a checkpointer that cannot keep up still
+bounds the WAL. Durability is unchanged: a commit is durable once its WAL frames are synced,
+whoever checkpoints them later.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger("shopmail.sqlite")
+
+AUTOCHECKPOINT_PAGES = 10_000  # a commit checkpoints itself only past ~40 MB of WAL (4 KiB pages)
+INTERVAL = 1.0  # seconds between two looks for new commits
+
+
+class Checkpointer:
+    """A thread that checkpoints the WAL of the SQLite file at ``path`` while ``stop`` is unset."""
+
+    def __init__(self, path: str, stop: threading.Event, interval: float = INTERVAL) -> None:
+        self.path, self.stop, self.interval = path, stop, interval
+        self.checkpoints = 0  # checkpoints run (for tests and logs)
+        self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, frames checkpointed)
+        self._failing = False
+        self.thread = threading.Thread(target=self._run, name="shopmail-checkpoint", daemon=True)
+
+    def start(self) -> Checkpointer:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            seen = None
+            # none on stopping: the process's last connection to close checkpoints the rest
+            while not self.stop.wait(self.interval):
+                seen = self._round(connection, seen)
+        finally:
+            connection.close()
+
+    def _round(self, connection: sqlite3.Connection, seen: int | None) -> int | None:
+        """One look: checkpoint if another connection committed since the last one."""
+        try:
+            # changes whenever another connection commits; reading it touches only shared memory
+            version = int(connection.execute("PRAGMA data_version").fetchone()[0])
+            if version == seen:
+                return seen
+            busy, frames, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            if not self._failing:  # said once until it works again, not once a second
+                log.warning("WAL checkpoint failed (SQLite checkpoints on its own meanwhile): %s", exc)
+            self._failing = True
+            return seen
+        self._failing = False
+        self.checkpoints += 1
+        self.last = (int(busy), int(frames), int(done))
+        return version
+
+
+def start(stop: threading.Event, interval: float = INTERVAL) -> Checkpointer | None:
+    """Start checkpointing the default database's WAL if it is SQLite; None on PostgreSQL."""
+    from django.db import connection
+
+    path = str(connection.settings_dict["NAME"])
+    if connection.vendor != "sqlite" or path == ":memory:" or "mode=memory" in path:
+        return None
+    return Checkpointer(path, stop, interval).start()

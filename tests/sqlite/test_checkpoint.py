@@ -1,0 +1,139 @@
+"""WAL checkpoints on a thread of their own (shopmail/sqlite/checkpoint.py, ADR 0015).
+
+The checkpointer itself is tested on plain SQLite files in a temporary directory, so these run
+the same whichever database the suite uses; the last tests check how it is wired in.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from shopmail.sqlite import checkpoint
+
+
+def _wal_database(path: Path) -> sqlite3.Connection:
+    """A database in WAL mode whose writer never checkpoints by itself."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)")
+    return writer
+
+
+def _write(writer: sqlite3.Connection, rows: int, first: int = 0) -> None:
+    writer.execute("BEGIN")
+    writer.executemany("INSERT INTO t VALUES (?, ?)", [(first + n, "x" * 200) for n in range(rows)])
+    writer.execute("COMMIT")
+
+
+def _rows_in_the_file_alone(path: Path, tmp_path: Path) -> int:
+    """Rows that the database file holds without its WAL beside it (what was checkpointed)."""
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(path, copy)
+    with sqlite3.connect(copy) as alone:
+        if not alone.execute("SELECT 1 FROM sqlite_master WHERE name = 't'").fetchone():
+            return 0
+        return int(alone.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+def _until(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def stop():
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def test_committed_pages_reach_the_database_file_without_the_writer_checkpointing(tmp_path, stop):
+    path = tmp_path / "db.sqlite3"
+    writer = _wal_database(path)
+    _write(writer, 500)
+    assert _rows_in_the_file_alone(path, tmp_path) == 0  # all of it still in the WAL only
+    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    assert _until(lambda: checkpointer.checkpoints >= 1)
+    assert _rows_in_the_file_alone(path, tmp_path) == 500
+    busy, frames, done = checkpointer.last or (None, None, None)
+    assert busy == 0 and frames and done == frames
+
+
+def test_it_checkpoints_again_only_after_another_commit(tmp_path, stop):
+    path = tmp_path / "db.sqlite3"
+    writer = _wal_database(path)
+    _write(writer, 10)
+    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    assert _until(lambda: checkpointer.checkpoints >= 1)
+    count = checkpointer.checkpoints
+    time.sleep(0.2)  # ten intervals without a commit
+    assert checkpointer.checkpoints == count
+    _write(writer, 10, first=10)
+    assert _until(lambda: checkpointer.checkpoints == count + 1)
+    assert _rows_in_the_file_alone(path, tmp_path) == 20
+
+
+def test_it_ends_when_told_to_stop(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    _wal_database(path)
+    stop = threading.Event()
+    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    stop.set()
+    checkpointer.thread.join(timeout=2)
+    assert not checkpointer.thread.is_alive()
+
+
+def test_a_failing_checkpoint_is_logged_once_and_the_thread_goes_on(tmp_path, stop, caplog):
+    path = tmp_path / "not-a-database.sqlite3"
+    path.write_bytes(b"this is not an SQLite file at all, " * 200)
+    caplog.set_level(logging.WARNING, logger="shopmail.sqlite")
+    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.01).start()
+    time.sleep(0.2)  # about twenty failing rounds
+    failures = [r for r in caplog.records if "WAL checkpoint failed" in r.getMessage()]
+    assert len(failures) == 1 and "not a database" in failures[0].getMessage()
+    assert checkpointer.thread.is_alive() and checkpointer.checkpoints == 0
+
+
+@pytest.mark.django_db
+def test_each_connection_checkpoints_by_itself_only_past_the_safety_net(stop):
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            assert cursor.fetchone()[0] == checkpoint.AUTOCHECKPOINT_PAGES
+        started = checkpoint.start(stop, interval=0.02)
+        assert started is not None and started.path == connection.settings_dict["NAME"]
+    else:  # PostgreSQL checkpoints in its own server processes
+        assert checkpoint.start(stop) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_command_runs_one_for_as_long_as_it_runs(monkeypatch, store):
+    started: list[tuple[checkpoint.Checkpointer | None, threading.Event]] = []
+    real_start = checkpoint.start
+
+    def start(stop: threading.Event, interval: float = checkpoint.INTERVAL):
+        started.append((real_start(stop, interval), stop))
+        return started[-1][0]
+
+    monkeypatch.setattr(checkpoint, "start", start)
+    call_command("worker", "--once")
+    [(checkpointer, stop)] = started
+    assert stop.is_set()
+    if connection.vendor == "sqlite":
+        assert checkpointer is not None and not checkpointer.thread.is_alive()
+    else:
+        assert checkpointer is None

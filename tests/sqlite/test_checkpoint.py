@@ -66,7 +66,7 @@ def test_committed_pages_reach_the_database_file_without_the_writer_checkpointin
     writer = _wal_database(path)
     _write(writer, 500)
     assert _rows_in_the_file_alone(path, tmp_path) == 0  # all of it still in the WAL only
-    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    checkpointer = checkpoint.Checkpointer(str(path), stop, shortest=0.02, longest=0.02).start()
     assert _until(lambda: checkpointer.checkpoints >= 1)
     assert _rows_in_the_file_alone(path, tmp_path) == 500
     busy, frames, done = checkpointer.last or (None, None, None)
@@ -77,7 +77,7 @@ def test_it_checkpoints_again_only_after_another_commit(tmp_path, stop):
     path = tmp_path / "db.sqlite3"
     writer = _wal_database(path)
     _write(writer, 10)
-    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    checkpointer = checkpoint.Checkpointer(str(path), stop, shortest=0.02, longest=0.02).start()
     assert _until(lambda: checkpointer.checkpoints >= 1)
     count = checkpointer.checkpoints
     time.sleep(0.2)  # ten intervals without a commit
@@ -91,7 +91,7 @@ def test_it_ends_when_told_to_stop(tmp_path):
     path = tmp_path / "db.sqlite3"
     _wal_database(path)
     stop = threading.Event()
-    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.02).start()
+    checkpointer = checkpoint.Checkpointer(str(path), stop, shortest=0.02, longest=0.02).start()
     stop.set()
     checkpointer.thread.join(timeout=2)
     assert not checkpointer.thread.is_alive()
@@ -101,11 +101,42 @@ def test_a_failing_checkpoint_is_logged_once_and_the_thread_goes_on(tmp_path, st
     path = tmp_path / "not-a-database.sqlite3"
     path.write_bytes(b"this is not an SQLite file at all, " * 200)
     caplog.set_level(logging.WARNING, logger="shopmail.sqlite")
-    checkpointer = checkpoint.Checkpointer(str(path), stop, interval=0.01).start()
+    checkpointer = checkpoint.Checkpointer(str(path), stop, shortest=0.01, longest=0.01).start()
     time.sleep(0.2)  # about twenty failing rounds
     failures = [r for r in caplog.records if "WAL checkpoint failed" in r.getMessage()]
     assert len(failures) == 1 and "not a database" in failures[0].getMessage()
     assert checkpointer.thread.is_alive() and checkpointer.checkpoints == 0
+
+
+def test_it_looks_sooner_while_the_wal_fills_faster_than_sqlites_own_rule_and_later_when_quiet():
+    target, shortest, longest = checkpoint.TARGET_FRAMES, 0.05, 1.0
+    assert checkpoint.next_interval(0.4, target + 1, shortest, longest) == 0.2
+    assert checkpoint.next_interval(0.05, 10 * target, shortest, longest) == shortest
+    assert checkpoint.next_interval(0.2, target // 2, shortest, longest) == 0.2  # about right: kept
+    assert checkpoint.next_interval(0.2, target // 4 - 1, shortest, longest) == 0.4
+    assert checkpoint.next_interval(0.2, None, shortest, longest) == 0.4  # nothing was committed
+    assert checkpoint.next_interval(0.8, None, shortest, longest) == longest
+
+
+def test_under_a_steady_write_load_the_wal_stays_near_sqlites_own_size(tmp_path, stop):
+    path = tmp_path / "db.sqlite3"
+    writer = _wal_database(path)
+    checkpointer = checkpoint.Checkpointer(str(path), stop).start()
+    deadline = time.monotonic() + 1.5
+    rows = 0
+    while time.monotonic() < deadline:  # 1,000 rows of ~210 bytes (~55 pages) every ~10 ms
+        _write(writer, 1000, rows)
+        rows += 1000
+        time.sleep(0.01)
+    written_pages = rows * 210 // 4096
+    wal_pages = (path.with_name(path.name + "-wal").stat().st_size - 32) // (4096 + 24)
+    # the writer never checkpoints itself: without the thread the WAL would hold every page
+    assert written_pages > 4 * checkpoint.TARGET_FRAMES
+    assert checkpointer.checkpoints >= 3
+    assert wal_pages < 2 * checkpoint.TARGET_FRAMES, (wal_pages, written_pages)
+    stop.set()  # no checkpoint half-way through the copy below
+    checkpointer.thread.join(timeout=2)
+    assert _rows_in_the_file_alone(path, tmp_path) > 0
 
 
 @pytest.mark.django_db
@@ -114,7 +145,7 @@ def test_each_connection_checkpoints_by_itself_only_past_the_safety_net(stop):
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_autocheckpoint")
             assert cursor.fetchone()[0] == checkpoint.AUTOCHECKPOINT_PAGES
-        started = checkpoint.start(stop, interval=0.02)
+        started = checkpoint.start(stop)
         assert started is not None and started.path == connection.settings_dict["NAME"]
     else:  # PostgreSQL checkpoints in its own server processes
         assert checkpoint.start(stop) is None
@@ -125,8 +156,8 @@ def test_the_worker_command_runs_one_for_as_long_as_it_runs(monkeypatch, store):
     started: list[tuple[checkpoint.Checkpointer | None, threading.Event]] = []
     real_start = checkpoint.start
 
-    def start(stop: threading.Event, interval: float = checkpoint.INTERVAL):
-        started.append((real_start(stop, interval), stop))
+    def start(stop: threading.Event):
+        started.append((real_start(stop), stop))
         return started[-1][0]
 
     monkeypatch.setattr(checkpoint, "start", start)

@@ -4,16 +4,21 @@ In WAL mode every commit appends to ``shopmail.sqlite3-wal``; a *checkpoint* cop
 into the database file and fsyncs both (``synchronous=FULL``). By default SQLite runs it inside
 the commit that takes the WAL past 1,000 pages, so one commit in every few hundred waits for it.
 In the worker that commit is a claim or an outcome write, and sending stopped for it: in
-``bench/delivery.py``'s L4 lane the sixth claim of 1,024 messages took 130-160 ms instead of
+``bench/delivery.py``'s L4 lane the sixth claim of 1,024 messages took 120-160 ms instead of
 5-10 ms, every run (ADR 0015).
 
 Long-running processes (``serve``, ``worker``) therefore start a :class:`Checkpointer`: its own
 connection runs a ``PASSIVE`` checkpoint (it never blocks a reader or a writer and takes no
-write lock) once a second when something was committed since its last one. SQLite's own
-automatic checkpoint stays on as the safety net, at ``AUTOCHECKPOINT_PAGES`` (settings), so a
-process without this thread (a CLI command, a test) or a checkpointer that cannot keep up still
-bounds the WAL. Durability is unchanged: a commit is durable once its WAL frames are synced,
-whoever checkpoints them later.
+write lock) when something was committed since its last look. It keeps the WAL about as short
+as SQLite's own rule does (``TARGET_FRAMES``), so the file is reused from its start instead of
+growing: it looks again sooner when a checkpoint found more frames than that, and later (up to
+once a second) when it found few or nothing had changed. A WAL left to grow for a second made
+every commit's fsync extend the file, which cost more than the stall it saved (ADR 0015).
+
+SQLite's own automatic checkpoint stays on as the safety net, at ``AUTOCHECKPOINT_PAGES``
+(settings), so a process without this thread (a CLI command, a test) or a checkpointer that
+cannot keep up still bounds the WAL. Durability is unchanged: a commit is durable once its WAL
+frames are synced, whoever checkpoints them later.
 """
 
 from __future__ import annotations
@@ -25,14 +30,31 @@ import threading
 log = logging.getLogger("shopmail.sqlite")
 
 AUTOCHECKPOINT_PAGES = 10_000  # a commit checkpoints itself only past ~40 MB of WAL (4 KiB pages)
-INTERVAL = 1.0  # seconds between two looks for new commits
+TARGET_FRAMES = 1_000  # SQLite's own default size of a checkpoint
+SHORTEST = 0.05  # seconds between two looks, under a heavy write load
+LONGEST = 1.0  # seconds between two looks, when little or nothing is written
+
+
+def next_interval(interval: float, frames: int | None, shortest: float, longest: float) -> float:
+    """The wait before the next look, after a checkpoint that found ``frames`` in the WAL
+    (None: nothing had been committed, no checkpoint ran)."""
+    if frames is not None and frames > TARGET_FRAMES:
+        return max(shortest, interval / 2)
+    if frames is None or frames < TARGET_FRAMES // 4:
+        return min(longest, interval * 2)
+    return interval
 
 
 class Checkpointer:
-    """A thread that checkpoints the WAL of the SQLite file at ``path`` while ``stop`` is unset."""
+    """A thread that checkpoints the WAL of the SQLite file at ``path`` while ``stop`` is unset,
+    looking every ``shortest`` to ``longest`` seconds (the same two for a fixed interval)."""
 
-    def __init__(self, path: str, stop: threading.Event, interval: float = INTERVAL) -> None:
-        self.path, self.stop, self.interval = path, stop, interval
+    def __init__(
+        self, path: str, stop: threading.Event, shortest: float = SHORTEST, longest: float = LONGEST
+    ) -> None:
+        self.path, self.stop = path, stop
+        self.shortest, self.longest = shortest, longest
+        self.interval = shortest  # a process starts with work to do, often
         self.checkpoints = 0  # checkpoints run (for tests and logs)
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, frames checkpointed)
         self._failing = False
@@ -48,34 +70,36 @@ class Checkpointer:
             seen = None
             # none on stopping: the process's last connection to close checkpoints the rest
             while not self.stop.wait(self.interval):
-                seen = self._round(connection, seen)
+                seen, frames = self._round(connection, seen)
+                self.interval = next_interval(self.interval, frames, self.shortest, self.longest)
         finally:
             connection.close()
 
-    def _round(self, connection: sqlite3.Connection, seen: int | None) -> int | None:
-        """One look: checkpoint if another connection committed since the last one."""
+    def _round(self, connection: sqlite3.Connection, seen: int | None) -> tuple[int | None, int | None]:
+        """One look: checkpoint if another connection committed since the last one. Returns the
+        database's version now and the frames the WAL had (None if no checkpoint ran)."""
         try:
             # changes whenever another connection commits; reading it touches only shared memory
             version = int(connection.execute("PRAGMA data_version").fetchone()[0])
             if version == seen:
-                return seen
+                return seen, None
             busy, frames, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
-            if not self._failing:  # said once until it works again, not once a second
+            if not self._failing:  # said once until it works again, not at every look
                 log.warning("WAL checkpoint failed (SQLite checkpoints on its own meanwhile): %s", exc)
             self._failing = True
-            return seen
+            return seen, None
         self._failing = False
         self.checkpoints += 1
         self.last = (int(busy), int(frames), int(done))
-        return version
+        return version, int(frames)
 
 
-def start(stop: threading.Event, interval: float = INTERVAL) -> Checkpointer | None:
+def start(stop: threading.Event) -> Checkpointer | None:
     """Start checkpointing the default database's WAL if it is SQLite; None on PostgreSQL."""
     from django.db import connection
 
     path = str(connection.settings_dict["NAME"])
     if connection.vendor != "sqlite" or path == ":memory:" or "mode=memory" in path:
         return None
-    return Checkpointer(path, stop, interval).start()
+    return Checkpointer(path, stop).start()

@@ -27,6 +27,8 @@ import logging
 import sqlite3
 import threading
 
+from django.db.backends.sqlite3.creation import DatabaseCreation
+
 log = logging.getLogger("shopmail.sqlite")
 
 AUTOCHECKPOINT_PAGES = 10_000  # a commit checkpoints itself only past ~40 MB of WAL (4 KiB pages)
@@ -55,7 +57,7 @@ class Checkpointer:
         self.path, self.stop = path, stop
         self.shortest, self.longest = shortest, longest
         self.interval = shortest  # a process starts with work to do, often
-        self.checkpoints = 0  # checkpoints run (for tests and logs)
+        self.checkpoints = 0  # complete checkpoints run (for tests)
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, frames checkpointed)
         self._failing = False
         self.thread = threading.Thread(target=self._run, name="shopmail-checkpoint", daemon=True)
@@ -65,10 +67,13 @@ class Checkpointer:
         return self
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            self.path, timeout=0, isolation_level=None, check_same_thread=False, uri=True
+        )  # as Django opens it (a file: URI works too)
         try:
             seen = None
-            # none on stopping: the process's last connection to close checkpoints the rest
+            # none on stopping: what is left is checkpointed by the next checkpoint of any
+            # process, or by the last connection to the database when it closes
             while not self.stop.wait(self.interval):
                 seen, frames = self._round(connection, seen)
                 self.interval = next_interval(self.interval, frames, self.shortest, self.longest)
@@ -76,13 +81,14 @@ class Checkpointer:
             connection.close()
 
     def _round(self, connection: sqlite3.Connection, seen: int | None) -> tuple[int | None, int | None]:
-        """One look: checkpoint if another connection committed since the last one. Returns the
-        database's version now and the frames the WAL had (None if no checkpoint ran)."""
+        """One look: checkpoint if another connection committed since the last complete one.
+        Returns the version it covered and the frames the WAL had (None if none ran)."""
         try:
-            # changes whenever another connection commits; reading it touches only shared memory
+            # changes whenever another connection (of any process) commits: a cheap read
             version = int(connection.execute("PRAGMA data_version").fetchone()[0])
             if version == seen:
                 return seen, None
+            connection.execute("PRAGMA synchronous=FULL")  # as every connection of shopmail
             busy, frames, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
             if not self._failing:  # said once until it works again, not at every look
@@ -90,8 +96,12 @@ class Checkpointer:
             self._failing = True
             return seen, None
         self._failing = False
-        self.checkpoints += 1
         self.last = (int(busy), int(frames), int(done))
+        if busy or frames < 0 or done < frames:
+            # another process's checkpoint held the lock, or a reader still needs older frames:
+            # look again next time even if nothing more is committed meanwhile
+            return seen, max(int(frames), 0)
+        self.checkpoints += 1
         return version, int(frames)
 
 
@@ -100,6 +110,6 @@ def start(stop: threading.Event) -> Checkpointer | None:
     from django.db import connection
 
     path = str(connection.settings_dict["NAME"])
-    if connection.vendor != "sqlite" or path == ":memory:" or "mode=memory" in path:
+    if connection.vendor != "sqlite" or DatabaseCreation.is_in_memory_db(path):
         return None
     return Checkpointer(path, stop).start()

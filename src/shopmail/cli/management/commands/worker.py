@@ -65,7 +65,8 @@ class Command(BaseCommand):
         if not options["once"]:  # a long-lived worker: ready before its first batch
             warmup.warm()  # a large sync's e-mails are composed here (ADR 0011)
             warmup.settle()
-        checkpointer = checkpoint.start(stop)  # the WAL's checkpoints off the claims' path (SQLite)
+        # the WAL's checkpoints off the claims' path (SQLite): one for the team, in its first process
+        checkpointer = None if parent else checkpoint.start(stop)
         try:
             worker = Worker(concurrency=options["concurrency"], poll=options["poll"], stop=stop)
             asyncio.run(worker.run(once=options["once"]))

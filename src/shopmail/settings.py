@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 from shopmail import config as _config
-from shopmail.sqlite.checkpoint import AUTOCHECKPOINT_PAGES
 
 CONFIG = _config.load()
 BASE_URL = CONFIG.base_url
@@ -119,9 +118,6 @@ else:
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                     " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824;"
-                    # checkpoints run on a thread of their own in serve and worker; a commit
-                    # checkpoints itself only past this many pages (sqlite/checkpoint.py)
-                    f" PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES};"
                 ),
             },
             "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},

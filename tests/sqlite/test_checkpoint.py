@@ -159,18 +159,47 @@ def test_a_checkpoint_a_reader_cut_short_is_finished_without_another_commit(tmp_
     assert _rows_in_the_file_alone(path, tmp_path) == 510
 
 
-@pytest.mark.django_db
-def test_each_connection_checkpoints_by_itself_only_past_the_safety_net(stop):
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+def _autocheckpoint_of_a_new_connection() -> int:
+    """``wal_autocheckpoint`` of a connection opened now (in a thread of its own)."""
+    found: list[int] = []
+
+    def look() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint")
+                found.append(int(cursor.fetchone()[0]))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_it_runs_the_connections_checkpoint_by_themselves_only_past_the_safety_net():
+    if connection.vendor != "sqlite":  # PostgreSQL checkpoints in its own server processes
+        assert checkpoint.start(threading.Event()) is None
+        return
+    sqlites_own = 1000
+    assert _autocheckpoint_of_a_new_connection() == sqlites_own  # a CLI command, a test
+    stop = threading.Event()
+    started = checkpoint.start(stop)
+    try:
+        assert started is not None and started.path == connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:  # this thread's connection, open before the start
             cursor.execute("PRAGMA wal_autocheckpoint")
             assert cursor.fetchone()[0] == checkpoint.AUTOCHECKPOINT_PAGES
-        started = checkpoint.start(stop)
-        assert started is not None and started.path == connection.settings_dict["NAME"]
-        for memory in (":memory:", "file:memorydb_x?mode=memory&cache=shared"):
-            assert checkpoint.DatabaseCreation.is_in_memory_db(memory)  # start() starts none
-    else:  # PostgreSQL checkpoints in its own server processes
-        assert checkpoint.start(stop) is None
+        assert _autocheckpoint_of_a_new_connection() == checkpoint.AUTOCHECKPOINT_PAGES
+    finally:
+        stop.set()
+        started.thread.join(timeout=2)
+    assert _autocheckpoint_of_a_new_connection() == sqlites_own  # stopped: SQLite's own rule again
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA wal_autocheckpoint={sqlites_own}")  # as the next test expects it
+    for memory in (":memory:", "file:memorydb_x?mode=memory&cache=shared"):
+        assert checkpoint.DatabaseCreation.is_in_memory_db(memory)  # start() starts none
 
 
 @pytest.mark.django_db(transaction=True)

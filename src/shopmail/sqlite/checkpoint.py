@@ -15,10 +15,12 @@ growing: it looks again sooner when a checkpoint found more frames than that, an
 once a second) when it found few or nothing had changed. A WAL left to grow for a second made
 every commit's fsync extend the file, which cost more than the stall it saved (ADR 0015).
 
-SQLite's own automatic checkpoint stays on as the safety net, at ``AUTOCHECKPOINT_PAGES``
-(settings), so a process without this thread (a CLI command, a test) or a checkpointer that
-cannot keep up still bounds the WAL. Durability is unchanged: a commit is durable once its WAL
-frames are synced, whoever checkpoints them later.
+While the thread runs, the process's connections checkpoint by themselves only past
+``AUTOCHECKPOINT_PAGES``: the safety net for a thread that fails. A process without the thread
+(a CLI command such as ``shopmail sync``, a test) keeps SQLite's own rule, 1,000 pages: a longer
+WAL made its reads slower (pages in the WAL are read with ``pread``, not from the mapped file).
+Durability is unchanged: a commit is durable once its WAL frames are synced, whoever
+checkpoints them later.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from typing import Any
 
+from django.db.backends.signals import connection_created
 from django.db.backends.sqlite3.creation import DatabaseCreation
 
 log = logging.getLogger("shopmail.sqlite")
 
-AUTOCHECKPOINT_PAGES = 10_000  # a commit checkpoints itself only past ~40 MB of WAL (4 KiB pages)
+AUTOCHECKPOINT_PAGES = 10_000  # with the thread, a commit checkpoints itself past ~40 MB of WAL
 TARGET_FRAMES = 1_000  # SQLite's own default size of a checkpoint
 SHORTEST = 0.05  # seconds between two looks, under a heavy write load
 LONGEST = 1.0  # seconds between two looks, when little or nothing is written
@@ -78,6 +82,7 @@ class Checkpointer:
                 seen, frames = self._round(connection, seen)
                 self.interval = next_interval(self.interval, frames, self.shortest, self.longest)
         finally:
+            connection_created.disconnect(dispatch_uid=_SAFETY_NET)  # new connections: SQLite's rule
             connection.close()
 
     def _round(self, connection: sqlite3.Connection, seen: int | None) -> tuple[int | None, int | None]:
@@ -105,6 +110,16 @@ class Checkpointer:
         return version, int(frames)
 
 
+_SAFETY_NET = "shopmail.sqlite.checkpoint"
+
+
+def _with_safety_net(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
+    """A connection of a process whose thread checkpoints: by itself only past the safety net."""
+    if connection is not None and connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(AUTOCHECKPOINT_PAGES)}")
+
+
 def start(stop: threading.Event) -> Checkpointer | None:
     """Start checkpointing the default database's WAL if it is SQLite; None on PostgreSQL."""
     from django.db import connection
@@ -112,4 +127,8 @@ def start(stop: threading.Event) -> Checkpointer | None:
     path = str(connection.settings_dict["NAME"])
     if connection.vendor != "sqlite" or DatabaseCreation.is_in_memory_db(path):
         return None
-    return Checkpointer(path, stop).start()
+    checkpointer = Checkpointer(path, stop)
+    connection_created.connect(_with_safety_net, dispatch_uid=_SAFETY_NET)  # the next connections
+    if connection.connection is not None:  # and this thread's, open already
+        _with_safety_net(connection=connection)
+    return checkpointer.start()

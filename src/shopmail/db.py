@@ -305,9 +305,9 @@ def _copy_created(model: type[Model], objs: Sequence[Any], converters: list[Any]
         rows = [[key, *row] for key, row in zip(keys, rows, strict=True)]
         names = [pk.attname, *names]
     _copy(model, [column(model, name) for name in names], rows)
-    for obj, key in zip(objs, keys or [None] * len(objs), strict=True):
-        if key is not None:
-            setattr(obj, pk.attname, key)
+    for obj, key in zip(objs, keys, strict=False):  # none drawn when the objects had their keys
+        setattr(obj, pk.attname, key)
+    for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
 
 

@@ -151,7 +151,7 @@ def _insert_recipients_queued(
         " CASE WHEN barred THEN 'suppressed' ELSE '' END, mid FROM todo"
     )
     values = [
-        *params, parts.language, connection.ops.quote_name(Message._meta.db_table),
+        *params, parts.language, messages,  # the table's name, quoted, for its sequence
         parts.key, NOTIFICATION, Status.QUEUED, Priority.BULK, parts.due_at, *parts.message_ids,
         _adapt(timezone.now()), parts.context, newsletter.pk,
     ]  # fmt: skip
@@ -426,7 +426,7 @@ def _queue_in_one_statement(cursor: Any, chunk: _Chunk) -> None:
         f" WHERE fresh OR NOT EXISTS (SELECT 1 FROM {payloads} p WHERE p.message_id = todo.mid))"
         f" UPDATE {r} SET message_id = todo.mid, language = todo.lang FROM todo WHERE {r}.id = todo.rid",
         [
-            connection.ops.quote_name(Message._meta.db_table), chunk.key, chunk.language, chunk.key,
+            messages, chunk.key, chunk.language, chunk.key,
             *chunk.span, NOTIFICATION, Status.QUEUED, Priority.BULK, chunk.due_at, *chunk.message_ids,
             _adapt(timezone.now()), chunk.context,
         ],
